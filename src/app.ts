@@ -1,0 +1,190 @@
+import type { Server } from 'node:http';
+import { pino, type Logger } from 'pino';
+import { createAdminApp, listenAdmin } from './admin/admin-server.js';
+import type { Config } from './config/schema.js';
+import { Forecaster, createModel } from './forecast/forecaster.js';
+import { Metrics } from './metrics/metrics.js';
+import { createBalancer } from './proxy/balancers/index.js';
+import { createProxyHandler } from './proxy/forward.js';
+import { HealthChecker } from './proxy/health-check.js';
+import { closeServer, listenProxy } from './proxy/server.js';
+import { createTrafficRecorder } from './proxy/traffic-recorder.js';
+import { Upstream } from './proxy/upstream.js';
+import { ControlLoop, type BalancerControl, type TickReport } from './scaler/control-loop.js';
+import type { CapacityProvider } from './scaler/provider.js';
+import { LocalProcessProvider } from './scaler/providers/local-process.js';
+import { historyFromBuckets } from './series/history.js';
+import { TrafficLog, readTrafficLog } from './series/traffic-log.js';
+import { TrafficSeries } from './series/traffic-series.js';
+
+export interface AppOptions {
+  logger?: Logger;
+  /** History to start from (requests per interval, oldest first, ending now); default: the traffic log. */
+  seedHistory?: readonly number[];
+  /** Fleet size to start with (clamped to min/max); default: the provider's actual fleet. */
+  initialBackends?: number;
+  /** false: the control loop waits for `app.loop.startTicking()` (the demo starts it with the replay). */
+  autoTick?: boolean;
+}
+
+export interface App {
+  readonly proxyPort: number;
+  readonly adminPort: number;
+  readonly upstream: Upstream;
+  readonly series: TrafficSeries;
+  readonly metrics: Metrics;
+  readonly loop: ControlLoop;
+  readonly provider: CapacityProvider | null;
+  /** Instances the provider holds now (provisioning + running), 0 for static backends. */
+  instanceCount(): Promise<number>;
+  status(): unknown;
+  stop(): Promise<void>;
+}
+
+/**
+ * The one composition root: builds every part from the validated config and wires them
+ * (STYLE.md "the shape of the house"): proxy → traffic series → forecast → decide → provider and
+ * balancer. Returns once the proxy and admin ports listen and the control loop runs.
+ */
+export async function startApp(config: Readonly<Config>, options: AppOptions = {}): Promise<App> {
+  const logger = options.logger ?? pino({ level: config.log.level });
+  const up = config.upstream;
+  const upstream = new Upstream(createBalancer(up.algorithm), {
+    connectTimeoutMs: up.connectTimeoutMs,
+    firstByteTimeoutMs: up.firstByteTimeoutMs,
+    idleTimeoutMs: up.idleTimeoutMs,
+    keepAliveConnections: up.keepAliveConnections,
+  });
+  const health = new HealthChecker(up.healthCheck, (id, healthy) => {
+    const backend = upstream.get(id);
+    if (backend) backend.healthy = healthy;
+    logger.info({ backend: id, healthy }, healthy ? 'backend passed health checks' : 'backend failed health checks');
+  });
+  for (const [i, b] of up.backends.entries()) {
+    upstream.add(`static-${i + 1}`, b.url, b.weight, 'ready', false);
+    health.add(`static-${i + 1}`, b.url);
+  }
+
+  const series = new TrafficSeries({ intervalMs: config.series.intervalMs, capacity: config.series.capacity });
+  const nowBoundary = Math.floor(Date.now() / config.series.intervalMs) * config.series.intervalMs;
+  const seed = options.seedHistory ?? (await historyFromLog(config, nowBoundary, logger));
+  if (seed.length > 0) series.seed(seed, nowBoundary);
+  const trafficLog = new TrafficLog({ dir: config.series.logDir });
+
+  const metrics = new Metrics(upstream, () => upstream.backends.reduce((sum, b) => sum + b.inFlight, 0));
+  const proxy = createProxyHandler({
+    upstream,
+    retries: up.retries,
+    observer: createTrafficRecorder(series, metrics.requestDuration),
+  });
+
+  const provider = buildProvider(config, logger);
+  const seasonLength = config.forecast.seasonLengthIntervals ?? Math.max(2, Math.round(86_400_000 / config.series.intervalMs));
+  const horizon = Math.ceil((config.scaler.leadTimeMs + config.series.intervalMs) / config.series.intervalMs);
+  const forecaster = new Forecaster({
+    models: config.forecast.models.map((name) => createModel(name, { seasonLength, windowIntervals: config.forecast.windowIntervals })),
+    horizon,
+    quantile: config.forecast.quantile,
+    backtestOrigins: config.forecast.backtestOrigins,
+    reselectEvery: 10,
+  });
+  const balancer: BalancerControl = {
+    admit(id, url) {
+      upstream.add(id, url, 1, 'ready', false);
+      health.add(id, url);
+    },
+    ids: () => upstream.backends.map((b) => b.id),
+    readyCount: () => upstream.readyCount(),
+    async drainAndRemove(id, drainTimeoutMs) {
+      const result = await upstream.drainAndRemove(id, drainTimeoutMs);
+      health.remove(id);
+      return result;
+    },
+  };
+  const loop = new ControlLoop({
+    policy: {
+      mode: config.scaler.policy,
+      capacityPerBackendRps: config.scaler.capacityPerBackendRps,
+      targetUtilization: config.scaler.targetUtilization,
+      minBackends: config.scaler.minBackends,
+      maxBackends: config.scaler.maxBackends,
+      scaleInStabilizationMs: config.scaler.scaleInStabilizationMs,
+    },
+    leadTimeMs: config.scaler.leadTimeMs,
+    drainTimeoutMs: config.scaler.drainTimeoutMs,
+    series,
+    forecaster,
+    balancer,
+    provider,
+    logger,
+    onBuckets(buckets) {
+      trafficLog.append(series.buckets().slice(-buckets.length)).catch((err: unknown) => logger.error({ err }, 'traffic log append failed'));
+    },
+  });
+  let lastTick: TickReport | null = null;
+  loop.on('tick', (report: TickReport) => {
+    lastTick = report;
+    metrics.desiredBackends.set(report.decision.desired);
+    metrics.observedRps.set(report.observedRps);
+    metrics.decisions.labels(report.decision.reason).inc();
+    if (report.forecast) {
+      metrics.forecastRps.labels('point').set(report.forecast.pointRps);
+      metrics.forecastRps.labels('upper').set(report.forecast.upperRps);
+    }
+    logger.debug({ decision: report.decision, forecast: report.forecast, observedRps: report.observedRps }, 'scaling decision');
+  });
+
+  const { server: proxyServer, port: proxyPort } = await listenProxy(proxy, config.listen);
+  const status = () => ({
+    backends: upstream.status(),
+    desiredBackends: loop.desiredBackends,
+    readyBackends: upstream.readyCount(),
+    lastTick,
+  });
+  const { server: adminServer, port: adminPort } = await listenAdmin(createAdminApp({ registry: metrics.registry, status }), config.admin.host, config.admin.port);
+  await loop.start(options.initialBackends, options.autoTick ?? true);
+  logger.info({ proxyPort, adminPort, provider: provider?.name ?? 'static' }, 'prescale listening');
+
+  return {
+    proxyPort,
+    adminPort,
+    upstream,
+    series,
+    metrics,
+    loop,
+    provider,
+    instanceCount: async () => (provider ? (await provider.describe()).instances.length : upstream.backends.length),
+    status,
+    async stop() {
+      await loop.stop();
+      await closeServer(proxyServer);
+      await closeAdmin(adminServer);
+      health.close();
+      await provider?.close();
+      await upstream.close();
+      await trafficLog.close();
+    },
+  };
+}
+
+function buildProvider(config: Readonly<Config>, logger: Logger): CapacityProvider | null {
+  const p = config.provider;
+  if (p.kind === 'local-process') {
+    return new LocalProcessProvider({ backend: p.backend, bootDelayMs: p.bootDelayMs, logger });
+  }
+  return null;
+}
+
+async function historyFromLog(config: Readonly<Config>, endMs: number, logger: Logger): Promise<number[]> {
+  if (config.forecast.historyFrom !== 'traffic-log') return [];
+  const { buckets, warnings } = await readTrafficLog(config.series.logDir);
+  for (const w of warnings) logger.warn({ warning: w }, 'traffic log line skipped');
+  const { requests, skipped } = historyFromBuckets(buckets, config.series.intervalMs, endMs, config.series.capacity);
+  if (skipped > 0) logger.warn({ skipped }, 'traffic log buckets of another interval length were not used as history');
+  logger.info({ intervals: requests.length }, 'forecast history loaded from the traffic log');
+  return requests;
+}
+
+function closeAdmin(server: Server): Promise<void> {
+  return closeServer(server);
+}

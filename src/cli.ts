@@ -1,0 +1,86 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { startApp } from './app.js';
+import { loadConfig } from './config/load.js';
+import { DEFAULT_TRACE, formatSummary, runDemo } from './demo/demo.js';
+import { PrescaleError } from './errors.js';
+
+/** Exit status for bad input (config, trace, arguments), as documented in the README. */
+export const EXIT_BAD_INPUT = 2;
+
+/** argv → commands; no logic beyond parsing and printing (STYLE.md layout). */
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command()
+    .name('prescale')
+    .description('Predictive autoscaling load balancer: balances, records, forecasts and scales ahead of spikes.')
+    .exitOverride((err) => {
+      process.exit(err.exitCode === 0 ? 0 : EXIT_BAD_INPUT);
+    })
+    .addHelpText('after', '\nExamples:\n  prescale demo\n  prescale demo --policy reactive\n  prescale validate examples/prescale.yaml\n  prescale serve --config examples/prescale.yaml');
+
+  program
+    .command('serve')
+    .description('run the proxy, recorder, forecaster and scaler from a config file')
+    .requiredOption('-c, --config <file>', 'YAML config file')
+    .action(async (opts: { config: string }) => {
+      const config = await loadConfig(opts.config);
+      const app = await startApp(config);
+      const shutdown = () => {
+        void app.stop().then(() => process.exit(0));
+      };
+      process.once('SIGTERM', shutdown);
+      process.once('SIGINT', shutdown);
+    });
+
+  program
+    .command('validate')
+    .description('check a config file without starting anything; exit 2 listing every problem')
+    .argument('<file>', 'YAML config file')
+    .action(async (file: string) => {
+      await loadConfig(file);
+      process.stdout.write(`${file}: ok\n`);
+    });
+
+  program
+    .command('demo')
+    .description('replay a real trace through prescale in front of local backends and show it scale ahead of the spike')
+    .addOption(new Option('--policy <policy>', 'scaling policy').choices(['predictive', 'reactive']).default('predictive'))
+    .option('--trace <file>', 'trace CSV (timestamp,requests)', DEFAULT_TRACE)
+    .option('--from <iso>', 'trace time of the first replayed interval', '1995-07-13T11:30:00Z')
+    .option('--minutes <n>', 'trace intervals to replay', positiveNumber, 150)
+    .option('--speed <x>', 'trace seconds per wall second', positiveNumber, 60)
+    .option('--load-scale <x>', 'requests sent per trace request', positiveNumber, 1)
+    .option('--provisioning <minutes>', 'provisioning delay of a new backend, trace minutes', positiveNumber, 5)
+    .option('--log-dir <dir>', 'traffic log directory', 'data/demo/traffic')
+    .option('--json', 'print the summary as JSON')
+    .addHelpText('after', '\nExamples:\n  prescale demo\n  prescale demo --policy reactive\n  prescale demo --from 1995-07-13T12:00:00Z --minutes 60 --speed 120 --load-scale 0.5')
+    .action(async (opts: { policy: 'predictive' | 'reactive'; trace: string; from: string; minutes: number; speed: number; loadScale: number; provisioning: number; logDir: string; json?: boolean }) => {
+      const summary = await runDemo({
+        policy: opts.policy,
+        trace: opts.trace,
+        from: opts.from,
+        minutes: opts.minutes,
+        speed: opts.speed,
+        loadScale: opts.loadScale,
+        provisioningMs: opts.provisioning * 60_000,
+        logDir: opts.logDir,
+        print: opts.json ? () => {} : (line) => process.stdout.write(`${line}\n`),
+      });
+      process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `\n${formatSummary(summary)}\n`);
+    });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof PrescaleError) {
+      process.stderr.write(`prescale: ${err.code}: ${err.message}\n`);
+      process.exit(EXIT_BAD_INPUT);
+    }
+    throw err;
+  }
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}

@@ -1,0 +1,19 @@
+import ms from 'ms';
+import { z } from 'zod';
+
+/**
+ * A duration field: a number of milliseconds, or a string the `ms` library understands
+ * ("500ms", "10s", "5m", "1h", "1d"). Parsed to a non-negative integer of milliseconds.
+ * Invalid input yields a zod issue `expected a duration like "5m", got "<value>"`.
+ */
+export const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const parsed = typeof value === 'number' ? value : ms(value as ms.StringValue);
+  if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed < 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a duration like "5m", "10s" or a number of milliseconds, got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return Math.round(parsed);
+});

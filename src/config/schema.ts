@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { duration } from './duration.js';
+
+/**
+ * The one configuration schema of prescale (STYLE.md §6). Every field is documented in
+ * examples/prescale.yaml. Durations accept milliseconds or strings like "5m"; the parsed
+ * config holds integer milliseconds in the `...Ms` fields.
+ */
+const listen = (defaultHost: string, defaultPort: number) =>
+  z.strictObject({
+    host: z.string().min(1).default(defaultHost),
+    port: z.number().int().min(0).max(65535).default(defaultPort),
+  });
+
+const backend = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }),
+  weight: z.number().int().min(0).max(1000).default(1),
+});
+
+const healthCheck = z.strictObject({
+  path: z.string().startsWith('/').default('/healthz'),
+  intervalMs: duration.default(2000),
+  timeoutMs: duration.default(1000),
+  rise: z.number().int().min(1).default(2),
+  fall: z.number().int().min(1).default(3),
+});
+
+const upstream = z.strictObject({
+  algorithm: z.enum(['round-robin', 'smooth-weighted-round-robin']).default('smooth-weighted-round-robin'),
+  backends: z.array(backend).default([]),
+  connectTimeoutMs: duration.default(2000),
+  firstByteTimeoutMs: duration.default(30_000),
+  idleTimeoutMs: duration.default(60_000),
+  keepAliveConnections: z.number().int().min(1).default(64),
+  retries: z.number().int().min(0).max(5).default(1),
+  healthCheck: healthCheck.default(healthCheck.parse({})),
+});
+
+const series = z.strictObject({
+  intervalMs: duration.refine((v) => v >= 100, 'interval must be at least 100ms').default(10_000),
+  capacity: z.number().int().min(10).default(60_480),
+  logDir: z.string().min(1).default('data/traffic'),
+});
+
+const forecast = z.strictObject({
+  models: z.array(z.enum(['seasonal-naive', 'linear-regression'])).min(1).default(['seasonal-naive', 'linear-regression']),
+  /** Season length in intervals; default: one day of intervals. */
+  seasonLengthIntervals: z.number().int().min(2).optional(),
+  windowIntervals: z.number().int().min(3).default(30),
+  quantile: z.number().gt(0.5).lt(1).default(0.9),
+  backtestOrigins: z.number().int().min(1).default(30),
+  historyFrom: z.enum(['traffic-log', 'none']).default('traffic-log'),
+});
+
+const scaler = z.strictObject({
+  policy: z.enum(['predictive', 'reactive']).default('predictive'),
+  capacityPerBackendRps: z.number().positive(),
+  targetUtilization: z.number().gt(0).max(1).default(0.8),
+  minBackends: z.number().int().min(0).default(1),
+  maxBackends: z.number().int().min(1).default(10),
+  leadTimeMs: duration.default(300_000),
+  scaleInStabilizationMs: duration.default(300_000),
+  drainTimeoutMs: duration.default(30_000),
+  readyTimeoutMs: duration.default(300_000),
+});
+
+const sampleBackend = z.strictObject({
+  concurrency: z.number().int().min(1).default(4),
+  serviceTimeMs: duration.default(20),
+  queueLimit: z.number().int().min(0).default(64),
+  queueTimeoutMs: duration.default(2_000),
+});
+
+const provider = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('static') }),
+  z.strictObject({
+    kind: z.literal('local-process'),
+    bootDelayMs: duration.default(0),
+    backend: sampleBackend.default(sampleBackend.parse({})),
+  }),
+]);
+
+export const configSchema = z
+  .strictObject({
+    listen: listen('0.0.0.0', 8080).default({ host: '0.0.0.0', port: 8080 }),
+    admin: listen('127.0.0.1', 9090).default({ host: '127.0.0.1', port: 9090 }),
+    upstream: upstream.default(upstream.parse({})),
+    series: series.default(series.parse({})),
+    forecast: forecast.default(forecast.parse({})),
+    scaler,
+    provider: provider.default({ kind: 'static' }),
+    log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') }).default({ level: 'info' }),
+  })
+  .superRefine((config, ctx) => {
+    if (config.scaler.minBackends > config.scaler.maxBackends) {
+      ctx.addIssue({ code: 'custom', path: ['scaler', 'minBackends'], message: `minBackends (${config.scaler.minBackends}) is above maxBackends (${config.scaler.maxBackends})` });
+    }
+    if (config.provider.kind === 'static' && config.upstream.backends.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['upstream', 'backends'], message: 'provider "static" needs at least one backend' });
+    }
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,130 @@
+import { PrescaleError } from '../errors.js';
+import { createLinearRegression } from './linear-regression.js';
+import { assertForecastArgs, assertPositiveInteger, safeForecast, type Forecast, type ForecastModel } from './model.js';
+import { createSeasonalNaive } from './seasonal-naive.js';
+import { backtest, type BacktestScore } from './select.js';
+
+/** Options of the Forecaster. */
+export interface ForecasterOptions {
+  /** Candidate models, non-empty, unique names; the first is the default when nothing can be backtested. */
+  models: readonly ForecastModel[];
+  /** Intervals to forecast, integer >= 1; the backtest scores the last of them. */
+  horizon: number;
+  /** Coverage of the upper bound, in [0, 1], e.g. 0.9. */
+  quantile: number;
+  /** Rolling origins per backtest, integer >= 1, e.g. 30. */
+  backtestOrigins: number;
+  /** Re-run the backtest every N calls, integer >= 1, e.g. 10. */
+  reselectEvery: number;
+}
+
+/** A forecast plus the model selection that produced it. */
+export interface ForecastResult extends Forecast {
+  /** Name of the model that was used (= `model`). */
+  chosen: string;
+  /** Latest backtest scores, best first; [] when the history was too short to backtest. */
+  scores: BacktestScore[];
+}
+
+/** Names accepted by `createModel`. */
+export type ModelName = 'seasonal-naive' | 'linear-regression';
+
+/**
+ * Picks the best model by rolling backtest (select.ts) and forecasts with it. Holds only the
+ * cached choice and a call counter; the history is passed in on every call and never mutated.
+ */
+export class Forecaster {
+  private readonly options: ForecasterOptions;
+  private cached: { index: number; scores: BacktestScore[] } | undefined;
+  private callsSinceSelection = 0;
+
+  /** @throws PrescaleError PRESCALE_ERR_CONFIG for no models, duplicate names or a bad number. */
+  constructor(options: ForecasterOptions) {
+    if (options.models.length === 0) {
+      throw new PrescaleError('PRESCALE_ERR_CONFIG', 'forecaster needs at least one model');
+    }
+    const names = options.models.map((model) => model.name);
+    const duplicate = names.find((name, i) => names.indexOf(name) !== i);
+    if (duplicate !== undefined) {
+      throw new PrescaleError('PRESCALE_ERR_CONFIG', `forecaster models must have unique names; "${duplicate}" repeats`);
+    }
+    assertPositiveInteger('forecaster horizon', options.horizon);
+    assertForecastArgs(options.horizon, options.quantile);
+    assertPositiveInteger('forecaster backtestOrigins', options.backtestOrigins);
+    assertPositiveInteger('forecaster reselectEvery', options.reselectEvery);
+    this.options = { ...options, models: [...options.models] };
+  }
+
+  /**
+   * Choose the model with the lowest backtest MAE (cached, re-selected every `reselectEvery` calls) and forecast `horizon` steps. With too little history for a backtest (< horizon + 2 points), uses the first model and says so in `fallback`. With empty history returns zeros and a fallback reason.
+   *
+   * The backtest runs on the first call with enough history and then on every
+   * `reselectEvery`-th call after it; in between the cached choice is reused. When every model
+   * scores +Infinity (all targets were gaps) the first model is used, with a reason.
+   * @param history counts per interval, oldest first; never mutated
+   * Cost: one model forecast, plus models × backtestOrigins model forecasts on a re-selection.
+   */
+  forecast(history: readonly number[]): ForecastResult {
+    const { models, horizon, quantile } = this.options;
+    const first = models[0] as ForecastModel;
+    if (history.length === 0) {
+      const zeros = new Array<number>(horizon).fill(0);
+      const empty = safeForecast(first.name, zeros, zeros, quantile, 'empty history; forecasting 0');
+      return { ...empty, chosen: first.name, scores: [] };
+    }
+    if (history.length < horizon + 2) {
+      const reason = `history ${history.length} < horizon + 2 (${horizon + 2}); no backtest, using ${first.name}`;
+      return this.result(first, history, [], reason);
+    }
+    const selection = this.select(history);
+    const model = models[selection.index] as ForecastModel;
+    const unscored = selection.scores.every((score) => score.origins === 0 || !Number.isFinite(score.mae));
+    const reason = unscored ? `no backtest origin could be scored; using ${first.name}` : undefined;
+    return this.result(model, history, selection.scores, reason);
+  }
+
+  private select(history: readonly number[]): { index: number; scores: BacktestScore[] } {
+    if (this.cached === undefined || this.callsSinceSelection >= this.options.reselectEvery) {
+      const { models, horizon, backtestOrigins } = this.options;
+      const scores = backtest(models, history, { horizon, origins: backtestOrigins });
+      const best = scores[0];
+      const index = best === undefined || !Number.isFinite(best.mae) ? 0 : models.findIndex((m) => m.name === best.model);
+      this.cached = { index: Math.max(0, index), scores };
+      this.callsSinceSelection = 0;
+    }
+    this.callsSinceSelection++;
+    return this.cached;
+  }
+
+  private result(
+    model: ForecastModel,
+    history: readonly number[],
+    scores: readonly BacktestScore[],
+    reason: string | undefined,
+  ): ForecastResult {
+    const { horizon, quantile } = this.options;
+    const raw = model.forecast(history, horizon, quantile);
+    const reasons = [reason, raw.fallback].filter((text): text is string => text !== undefined);
+    const forecast = safeForecast(model.name, raw.point, raw.upper, quantile, reasons.length > 0 ? reasons.join('; ') : undefined);
+    return { ...forecast, chosen: model.name, scores: scores.map((score) => ({ ...score })) };
+  }
+}
+
+/**
+ * Builds a model by its configured name.
+ * @param options.seasonLength season in intervals (seasonal-naive); options.windowIntervals
+ *   regression window in intervals (linear-regression); the other option is ignored
+ * @throws PrescaleError PRESCALE_ERR_CONFIG for an unknown name or a bad option
+ */
+export function createModel(name: ModelName, options: { seasonLength: number; windowIntervals: number }): ForecastModel {
+  switch (name) {
+    case 'seasonal-naive':
+      return createSeasonalNaive({ seasonLength: options.seasonLength });
+    case 'linear-regression':
+      return createLinearRegression({ windowIntervals: options.windowIntervals });
+    default:
+      throw new PrescaleError('PRESCALE_ERR_CONFIG', `unknown forecast model "${String(name)}"; expected seasonal-naive or linear-regression`, {
+        details: { name },
+      });
+  }
+}

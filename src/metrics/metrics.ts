@@ -1,0 +1,108 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Upstream } from '../proxy/upstream.js';
+
+/**
+ * Every prescale metric, on an injected registry (tests do not share a global one).
+ * Names follow Prometheus conventions: `prescale_` prefix, base units, `_total` counters.
+ * Per-backend request counts are read from the backends' own integer counters at scrape time,
+ * so the proxy hot path only observes the duration histogram.
+ */
+export class Metrics {
+  readonly registry: Registry;
+  readonly requestDuration: Histogram;
+  readonly forecastRps: Gauge<'bound'>;
+  readonly desiredBackends: Gauge;
+  readonly readyBackends: Gauge;
+  readonly decisions: Counter<'reason'>;
+  readonly observedRps: Gauge;
+
+  constructor(upstream: Upstream, inFlight: () => number, registry = new Registry()) {
+    this.registry = registry;
+    const registers = [registry];
+    collectDefaultMetrics({ register: registry, prefix: 'prescale_process_' });
+    new Counter({
+      name: 'prescale_requests_total',
+      help: 'Requests finished, by backend and status class (code="0xx" when no response came).',
+      labelNames: ['backend', 'code'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const b of upstream.backends) {
+          b.responses.forEach((count, cls) => {
+            if (count > 0) this.labels(b.id, `${cls}xx`).inc(count);
+          });
+        }
+      },
+    });
+    this.requestDuration = new Histogram({
+      name: 'prescale_request_duration_seconds',
+      help: 'Time from request arrival to the end of the response, in seconds.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    new Gauge({
+      name: 'prescale_requests_in_flight',
+      help: 'Requests being proxied now.',
+      registers,
+      collect() {
+        this.set(inFlight());
+      },
+    });
+    new Gauge({
+      name: 'prescale_backend_up',
+      help: '1 when the backend is ready and passes health checks, else 0.',
+      labelNames: ['backend'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const b of upstream.backends) this.labels(b.id).set(b.eligible ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'prescale_backend_weight',
+      help: 'Configured balancing weight of each backend.',
+      labelNames: ['backend'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const b of upstream.backends) this.labels(b.id).set(b.weight);
+      },
+    });
+    new Gauge({
+      name: 'prescale_backend_requests_in_flight',
+      help: 'Requests in flight per backend.',
+      labelNames: ['backend'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const b of upstream.backends) this.labels(b.id).set(b.inFlight);
+      },
+    });
+    this.forecastRps = new Gauge({
+      name: 'prescale_forecast_requests_per_second',
+      help: 'Forecast request rate at now + lead time: bound="point" is the point forecast, "upper" the prediction interval upper bound.',
+      labelNames: ['bound'] as const,
+      registers,
+    });
+    this.observedRps = new Gauge({
+      name: 'prescale_observed_requests_per_second',
+      help: 'Request rate of the last closed interval.',
+      registers,
+    });
+    this.desiredBackends = new Gauge({ name: 'prescale_capacity_desired_backends', help: 'Backends the scaler wants.', registers });
+    this.readyBackends = new Gauge({
+      name: 'prescale_capacity_ready_backends',
+      help: 'Backends ready to take traffic.',
+      registers,
+      collect() {
+        this.set(upstream.readyCount());
+      },
+    });
+    this.decisions = new Counter({
+      name: 'prescale_scaling_decisions_total',
+      help: 'Scaling decisions, by the reason of the winning rule.',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+  }
+}

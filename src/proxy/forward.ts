@@ -1,0 +1,258 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Dispatcher } from 'undici';
+import type { Backend } from './backend.js';
+import { sendError, upstreamErrorCode } from './error-response.js';
+import { connectionTokens, isHopByHop } from './hop-by-hop.js';
+import type { Upstream } from './upstream.js';
+
+/** What the proxy reports about each request; the traffic recorder and metrics implement it. */
+export interface ProxyObserver {
+  /** A request was admitted; `inFlight` counts it. */
+  requestStarted(inFlight: number, nowMs: number): void;
+  /**
+   * A request finished. `status` is what the client got (499 when the client went away first,
+   * nginx's convention); `backendId` is '' when no backend was reached.
+   */
+  requestFinished(startMs: number, latencyMs: number, status: number, bytes: number, backendId: string): void;
+}
+
+export interface ProxyHandlerOptions {
+  upstream: Upstream;
+  observer?: ProxyObserver;
+  /** Extra tries on another backend after a connect error or timeout; only for idempotent requests without a body (RFC 9110 §9.2.2). */
+  retries: number;
+  /** Scheme the client used, for X-Forwarded-Proto. */
+  proto?: 'http' | 'https';
+}
+
+/** Express-compatible `(req, res, next)`; errors are answered here, never passed to `next`. */
+export type ProxyHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+const NOOP_OBSERVER: ProxyObserver = { requestStarted() {}, requestFinished() {} };
+const timeOrigin = performance.timeOrigin;
+
+/**
+ * Build the forwarding handler: picks a backend from `upstream`, forwards the request through
+ * the backend's keep-alive undici Pool with the low-level `dispatch` API (bodies stream both
+ * ways with backpressure, never buffered whole), rewrites headers per RFC 9110 §7.6 (hop-by-hop
+ * removed, Via added) and adds X-Forwarded-For/-Proto/-Host (de facto, as nginx and HAProxy).
+ *
+ * Errors: no eligible backend → 503 PRESCALE_ERR_NO_HEALTHY_BACKEND; connection failure → 502
+ * PRESCALE_ERR_UPSTREAM_CONNECT; connect/first-byte/idle timeout → 504
+ * PRESCALE_ERR_UPSTREAM_TIMEOUT. An error after the response started resets the client
+ * connection. A client that disconnects aborts the upstream request.
+ */
+export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
+  const ctx: ProxyContext = {
+    upstream: options.upstream,
+    observer: options.observer ?? NOOP_OBSERVER,
+    retries: options.retries,
+    proto: options.proto ?? 'http',
+    inFlight: 0,
+  };
+  return function prescaleProxy(req, res) {
+    const exchange = new Exchange(ctx, req, res);
+    exchange.start();
+  };
+}
+
+interface ProxyContext {
+  upstream: Upstream;
+  observer: ProxyObserver;
+  retries: number;
+  proto: string;
+  inFlight: number;
+}
+
+/** One client request and its (possibly retried) upstream attempt: an undici dispatch handler. */
+class Exchange implements Dispatcher.DispatchHandler {
+  private backend: Backend | undefined;
+  private abortUpstream: ((err?: Error) => void) | null = null;
+  private resume: (() => void) | null = null;
+  private readonly startPerf = performance.now();
+  private bytes = 0;
+  private tries = 0;
+  private done = false;
+  private responseStarted = false;
+  private readonly hasBody: boolean;
+
+  constructor(
+    private readonly ctx: ProxyContext,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {
+    const h = req.headers;
+    this.hasBody = h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+  }
+
+  start(): void {
+    const ctx = this.ctx;
+    ctx.inFlight++;
+    ctx.observer.requestStarted(ctx.inFlight, timeOrigin + this.startPerf);
+    this.res.once('close', this.onClientClose);
+    this.send(ctx.upstream.pick());
+  }
+
+  private send(backend: Backend | undefined): void {
+    if (backend === undefined) {
+      this.fail('PRESCALE_ERR_NO_HEALTHY_BACKEND', 'no healthy backend is available');
+      return;
+    }
+    this.backend = backend;
+    this.tries++;
+    backend.inFlight++;
+    const req = this.req;
+    backend.pool.dispatch(
+      {
+        path: req.url ?? '/',
+        method: req.method ?? 'GET',
+        headers: this.upstreamHeaders(),
+        body: this.hasBody ? req : null,
+      },
+      this,
+    );
+  }
+
+  private upstreamHeaders(): string[] {
+    const req = this.req;
+    const raw = req.rawHeaders;
+    const listed = connectionTokens(req.headers.connection);
+    const out: string[] = [];
+    let via = '';
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i] as string;
+      const lower = name.toLowerCase();
+      if (isHopByHop(lower) || lower === 'x-forwarded-for' || lower === 'x-forwarded-proto' || lower === 'x-forwarded-host') continue;
+      if (listed !== null && listed.includes(lower)) continue;
+      if (lower === 'via') {
+        via = via === '' ? (raw[i + 1] as string) : `${via}, ${raw[i + 1] as string}`;
+        continue;
+      }
+      out.push(name, raw[i + 1] as string);
+    }
+    out.push(
+      'x-forwarded-for', req.socket.remoteAddress ?? '',
+      'x-forwarded-proto', this.ctx.proto,
+      'via', via === '' ? `${req.httpVersion} prescale` : `${via}, ${req.httpVersion} prescale`,
+    );
+    const host = req.headers.host;
+    if (host !== undefined) out.push('x-forwarded-host', host);
+    return out;
+  }
+
+  // ---- undici dispatch handler (legacy form: raw headers, no per-request header parsing) ----
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.done) {
+      abort();
+      return;
+    }
+    this.abortUpstream = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (statusCode < 200) return true; // 1xx interim responses are not relayed (node answers 100-continue itself)
+    this.resume = resume;
+    this.responseStarted = true;
+    const headers: string[] = [];
+    let listed: string[] | null = null;
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      if ((rawHeaders[i] as Buffer).length === 10 && (rawHeaders[i] as Buffer).toString('latin1').toLowerCase() === 'connection') {
+        listed = connectionTokens((rawHeaders[i + 1] as Buffer).toString('latin1'));
+      }
+    }
+    let via = '';
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = (rawHeaders[i] as Buffer).toString('latin1');
+      const lower = name.toLowerCase();
+      if (isHopByHop(lower) || (listed !== null && listed.includes(lower))) continue;
+      const value = (rawHeaders[i + 1] as Buffer).toString('latin1');
+      if (lower === 'via') {
+        via = via === '' ? value : `${via}, ${value}`;
+        continue;
+      }
+      headers.push(name, value);
+    }
+    headers.push('via', via === '' ? '1.1 prescale' : `${via}, 1.1 prescale`);
+    try {
+      this.res.writeHead(statusCode, statusText, headers);
+    } catch {
+      // a header value node refuses to send: the upstream response is invalid
+      this.responseStarted = false;
+      this.abortUpstream?.();
+      this.fail('PRESCALE_ERR_UPSTREAM_CONNECT', 'the backend sent an invalid response header');
+      return false;
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.bytes += chunk.length;
+    const ok = this.res.write(chunk);
+    if (!ok) this.res.once('drain', this.onClientDrain);
+    return ok;
+  }
+
+  onComplete(): void {
+    this.res.end();
+    this.finish(this.res.statusCode);
+  }
+
+  onError(err: Error): void {
+    if (this.done) return;
+    const backend = this.backend;
+    if (this.responseStarted) {
+      // the response is half sent: the only honest signal left is to reset the client connection
+      this.res.destroy(err);
+      this.finish(this.res.statusCode);
+      return;
+    }
+    if (backend !== undefined && this.canRetry()) {
+      backend.responses[0]!++;
+      backend.release();
+      this.abortUpstream = null;
+      this.send(this.ctx.upstream.pickExcept(backend));
+      return;
+    }
+    const code = upstreamErrorCode(err);
+    this.fail(code, code === 'PRESCALE_ERR_UPSTREAM_TIMEOUT' ? 'the backend did not answer in time' : 'the backend connection failed');
+  }
+
+  // ---- helpers ----
+
+  private canRetry(): boolean {
+    return this.tries <= this.ctx.retries && !this.hasBody && IDEMPOTENT.has(this.req.method ?? '') && this.ctx.upstream.backends.length > 1;
+  }
+
+  private readonly onClientDrain = (): void => {
+    this.resume?.();
+  };
+
+  private readonly onClientClose = (): void => {
+    if (this.done) return;
+    // the client went away before the response ended: stop the upstream work too
+    this.abortUpstream?.(new Error('client closed the connection'));
+    this.finish(499);
+  };
+
+  private fail(code: Parameters<typeof sendError>[1], message: string): void {
+    const status = sendError(this.res, code, message);
+    this.finish(status);
+  }
+
+  private finish(status: number): void {
+    if (this.done) return;
+    this.done = true;
+    const ctx = this.ctx;
+    ctx.inFlight--;
+    const backend = this.backend;
+    const latencyMs = performance.now() - this.startPerf;
+    if (backend !== undefined) {
+      backend.responses[status >= 100 && status < 600 ? (status / 100) | 0 : 0]!++;
+      backend.release();
+    }
+    ctx.observer.requestFinished(timeOrigin + this.startPerf, latencyMs, status, this.bytes, backend?.id ?? '');
+  }
+}

@@ -1,0 +1,259 @@
+import { EventEmitter } from 'node:events';
+import { decide, type Decision, type Recommendation, type ScalingPolicy } from './decide.js';
+import type { CapacityProvider, Fleet } from './provider.js';
+
+/** What the loop needs from the traffic series (src/series/traffic-series.ts implements it). */
+export interface SeriesSource {
+  readonly intervalMs: number;
+  closeUntil(nowMs: number): Array<{ startMs: number; requests: number }>;
+  values(): number[];
+}
+
+/** What the loop needs from a forecaster: counts per interval for the next `horizon` intervals. */
+export interface ForecastSource {
+  forecast(history: readonly number[]): { model: string; point: number[]; upper: number[]; fallback?: string };
+}
+
+/** What the loop needs from the balancer: admit discovered backends, drain and remove victims. */
+export interface BalancerControl {
+  /** Start health-checking a new backend; it takes traffic once healthy. Idempotent. */
+  admit(id: string, url: string): void;
+  /** Ids of the backends the balancer knows, newest last. */
+  ids(): string[];
+  /** Backends that can take traffic now. */
+  readyCount(): number;
+  /** Stop new requests to `id`, wait for in-flight ones (or the timeout), then forget it. */
+  drainAndRemove(id: string, drainTimeoutMs: number): Promise<{ drained: boolean }>;
+}
+
+export interface ControlLoopOptions {
+  policy: ScalingPolicy;
+  leadTimeMs: number;
+  drainTimeoutMs: number;
+  series: SeriesSource;
+  forecaster: ForecastSource;
+  balancer: BalancerControl;
+  /** null: decisions are computed and published, nothing is changed (static backends). */
+  provider: CapacityProvider | null;
+  /** Called with buckets as they close (the durable traffic log). */
+  onBuckets?: (buckets: Array<{ startMs: number; requests: number }>) => void;
+  logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+}
+
+/** One tick's published result (log line, metrics, dashboard, demo output). */
+export interface TickReport {
+  nowMs: number;
+  observedRps: number;
+  forecast: { model: string; pointRps: number; upperRps: number; fallback?: string } | null;
+  decision: Decision;
+  ready: number;
+  /** Instances the provider has (provisioning + running), the ones that cost money. */
+  instances: number;
+}
+
+/**
+ * The control loop: the only part of the scaler that touches clocks and I/O. Every interval it
+ * closes the traffic bucket, forecasts, calls the pure `decide()`, and reconciles the fleet:
+ * scale-out asks the provider for the new size (idempotent set-desired), discovered instances
+ * are admitted through health checks; scale-in drains victims through the balancer first and
+ * only then asks the provider to remove them, so no in-flight request is dropped.
+ * Emits 'tick' with a TickReport.
+ */
+export class ControlLoop extends EventEmitter {
+  private desired = 0;
+  private readonly recent: Recommendation[] = [];
+  private readonly draining = new Set<string>();
+  private actuation: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private lastFleet: Fleet = { instances: [] };
+
+  constructor(private readonly options: ControlLoopOptions) {
+    super();
+  }
+
+  /**
+   * Read the actual fleet (never assume after a restart), ask for `initialDesired` if given, admit
+   * what runs, then tick every interval unless `autoTick` is false (then call startTicking()).
+   */
+  async start(initialDesired?: number, autoTick = true): Promise<void> {
+    const { provider, policy } = this.options;
+    if (provider) {
+      this.lastFleet = await provider.describe();
+      this.desired = this.lastFleet.instances.length;
+      const want = Math.max(policy.minBackends, Math.min(policy.maxBackends, initialDesired ?? this.desired));
+      if (want !== this.desired) {
+        this.desired = want;
+        await provider.setDesired(want);
+      }
+      await this.discover();
+    } else {
+      this.desired = this.options.balancer.ids().length;
+    }
+    if (autoTick) this.schedule();
+  }
+
+  /** Begin the per-interval ticks (after start(…, false)). Idempotent. */
+  startTicking(): void {
+    if (this.timer === null) this.schedule();
+  }
+
+  /**
+   * Poll the provider until at least `n` backends are ready (admitted and healthy) or
+   * `timeoutMs` passes. Resolves the ready count reached.
+   */
+  async waitForReady(n: number, timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.options.balancer.readyCount() < n && Date.now() < deadline) {
+      await this.discover();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return this.options.balancer.readyCount();
+  }
+
+  stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    return this.actuation;
+  }
+
+  get desiredBackends(): number {
+    return this.desired;
+  }
+
+  private schedule(): void {
+    const interval = this.options.series.intervalMs;
+    const now = Date.now();
+    const next = Math.ceil((now + 1) / interval) * interval + 5;
+    this.timer = setTimeout(() => {
+      if (!this.running) {
+        this.running = true;
+        this.tick(Date.now())
+          .catch((err: unknown) => this.options.logger?.warn({ err }, 'control loop tick failed'))
+          .finally(() => {
+            this.running = false;
+          });
+      }
+      this.schedule();
+    }, next - now);
+    this.timer.unref();
+  }
+
+  /** One control step at `nowMs`. Public so tests and the demo can drive it. */
+  async tick(nowMs: number): Promise<TickReport> {
+    const { series, forecaster, policy, leadTimeMs } = this.options;
+    const closed = series.closeUntil(nowMs);
+    if (closed.length > 0) this.options.onBuckets?.(closed);
+    const intervalSeconds = series.intervalMs / 1000;
+    const history = series.values();
+    const last = history.length > 0 ? (history[history.length - 1] as number) : 0;
+    const observedRps = last / intervalSeconds;
+
+    let forecast: TickReport['forecast'] = null;
+    if (policy.mode === 'predictive' && history.length > 0) {
+      const f = forecaster.forecast(history);
+      forecast = {
+        model: f.model,
+        pointRps: Math.max(0, ...f.point) / intervalSeconds,
+        upperRps: Math.max(0, ...f.upper) / intervalSeconds,
+        ...(f.fallback === undefined ? {} : { fallback: f.fallback }),
+      };
+    }
+    const decision = decide({
+      nowMs,
+      policy,
+      observedRps,
+      forecastUpperRps: forecast?.upperRps ?? null,
+      leadTimeMs,
+      current: this.desired,
+      recent: this.recent,
+    });
+    this.remember(decision, nowMs);
+    if (this.options.provider) await this.reconcile(decision.desired);
+
+    const report: TickReport = {
+      nowMs,
+      observedRps,
+      forecast,
+      decision,
+      ready: this.options.balancer.readyCount(),
+      instances: this.lastFleet.instances.length,
+    };
+    this.emit('tick', report);
+    return report;
+  }
+
+  private remember(decision: Decision, nowMs: number): void {
+    this.recent.push({ atMs: nowMs, desired: decision.recommendation });
+    const horizon = nowMs - this.options.policy.scaleInStabilizationMs;
+    while (this.recent.length > 0 && (this.recent[0] as Recommendation).atMs <= horizon) this.recent.shift();
+  }
+
+  /** Bring the fleet toward `desired`: serialised so provider calls never interleave. */
+  private reconcile(desired: number): Promise<void> {
+    return this.serial(() => this.reconcileNow(desired), 'reconcile failed; will retry next interval');
+  }
+
+  /** Run `step` after every earlier provider step; a failure is logged and does not block later steps. */
+  private serial(step: () => Promise<void>, failure: string): Promise<void> {
+    this.actuation = this.actuation.then(step).catch((err: unknown) => {
+      this.options.logger?.warn({ err }, failure);
+    });
+    return this.actuation;
+  }
+
+  private async reconcileNow(desired: number): Promise<void> {
+    const provider = this.options.provider as CapacityProvider;
+    await this.discover();
+    const active = this.lastFleet.instances.filter((i) => !this.draining.has(i.id));
+    if (desired > active.length) {
+      this.desired = desired;
+      await provider.setDesired(desired + this.draining.size);
+      this.options.logger?.info({ desired }, 'scale-out requested');
+    } else if (desired < active.length) {
+      this.desired = desired;
+      // victims: instances still booting first (no traffic to lose), then the newest ready ones
+      const booting = active.filter((i) => i.state === 'provisioning');
+      const running = active.filter((i) => i.state === 'running').reverse();
+      const victims = [...booting, ...running].slice(0, active.length - desired);
+      for (const v of victims) this.removeAfterDrain(v.id, v.state === 'running');
+    } else {
+      this.desired = desired;
+    }
+  }
+
+  private removeAfterDrain(id: string, hasTraffic: boolean): void {
+    const { balancer, provider, drainTimeoutMs, logger } = this.options;
+    this.draining.add(id);
+    const drained = hasTraffic ? balancer.drainAndRemove(id, drainTimeoutMs) : Promise.resolve({ drained: true });
+    void drained.then((result) => {
+      if (!result.drained) logger?.warn({ backend: id }, 'drain timed out with requests in flight');
+      return this.serial(async () => {
+        try {
+          await provider?.setDesired(this.desired + this.draining.size - 1, { remove: [id] });
+          this.lastFleet = (await provider?.describe()) ?? this.lastFleet;
+          logger?.info({ backend: id, drained: result.drained }, 'scale-in: backend drained and removed');
+        } finally {
+          this.draining.delete(id);
+        }
+      }, 'scale-in removal failed');
+    });
+  }
+
+  /** Admit every running instance the balancer does not know yet. */
+  private async discover(): Promise<void> {
+    const provider = this.options.provider;
+    if (!provider) return;
+    this.lastFleet = await provider.describe();
+    const known = new Set(this.options.balancer.ids());
+    for (const inst of this.lastFleet.instances) {
+      if (inst.state === 'running' && inst.url !== null && !known.has(inst.id) && !this.draining.has(inst.id)) {
+        this.options.balancer.admit(inst.id, inst.url);
+      }
+    }
+    const present = new Set(this.lastFleet.instances.map((i) => i.id));
+    for (const id of known) {
+      if (!present.has(id) && !this.draining.has(id)) void this.options.balancer.drainAndRemove(id, 0);
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import { request as httpRequest } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { Agent, request } from 'undici';
+import { startSampleBackend, type SampleBackend, type SampleBackendOptions } from '../../src/backend/sample-backend.js';
+
+const agent = new Agent();
+let backends: SampleBackend[] = [];
+
+async function start(overrides: Partial<SampleBackendOptions> = {}): Promise<SampleBackend> {
+  const backend = await startSampleBackend({
+    id: 'b-1', concurrency: 2, serviceTimeMs: 50, queueLimit: 10, queueTimeoutMs: 1_000, ...overrides,
+  });
+  backends.push(backend);
+  return backend;
+}
+
+async function timed(url: string, method: 'GET' | 'POST' = 'GET'): Promise<{ status: number; ms: number; body: string }> {
+  const t0 = performance.now();
+  const res = await request(url, { method, dispatcher: agent });
+  const body = await res.body.text();
+  return { status: res.statusCode, ms: performance.now() - t0, body };
+}
+
+afterAll(() => agent.close());
+
+afterEach(async () => {
+  await Promise.all(backends.map((b) => b.close()));
+  backends = [];
+});
+
+describe('sample backend', () => {
+  it('serves `concurrency` requests at once and queues the next one for a full service time', async () => {
+    const b = await start();
+    const results = await Promise.all([timed(`${b.url}/a`), timed(`${b.url}/b`), timed(`${b.url}/c`)]);
+    const ms = results.map((r) => r.ms).sort((x, y) => x - y);
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(ms[0]).toBeGreaterThanOrEqual(45);
+    expect(ms[1]).toBeLessThan(90);
+    expect(ms[2]).toBeGreaterThanOrEqual(95); // waited one service time, then served one
+    expect(ms[2]).toBeLessThan(180);
+    expect(b.stats()).toMatchObject({ served: 3, rejected: 0, inFlight: 0, queued: 0 });
+  });
+
+  it('answers JSON naming the backend and the path', async () => {
+    const b = await start({ id: 'local-7', serviceTimeMs: 0 });
+    const r = await timed(`${b.url}/hello?x=1`);
+    expect(JSON.parse(r.body)).toEqual({ backend: 'local-7', path: '/hello?x=1' });
+  });
+
+  it('rejects with 503 at once when the queue is full', async () => {
+    const b = await start({ concurrency: 1, queueLimit: 1, serviceTimeMs: 100 });
+    const results = await Promise.all([1, 2, 3, 4].map((i) => timed(`${b.url}/${i}`)));
+    const rejected = results.filter((r) => r.status === 503);
+    expect(results.filter((r) => r.status === 200)).toHaveLength(2);
+    expect(rejected).toHaveLength(2);
+    for (const r of rejected) {
+      expect(r.ms).toBeLessThan(60);
+      expect(JSON.parse(r.body)).toMatchObject({ error: 'queue-full' });
+    }
+    expect(b.stats()).toMatchObject({ served: 2, rejected: 2 });
+  });
+
+  it('answers 503 when a request waited longer than queueTimeoutMs', async () => {
+    const b = await start({ concurrency: 1, serviceTimeMs: 200, queueTimeoutMs: 40 });
+    const [first, second] = await Promise.all([timed(`${b.url}/slow`), timed(`${b.url}/late`)]);
+    expect(first?.status).toBe(200);
+    expect(second?.status).toBe(503);
+    expect(second?.ms).toBeGreaterThanOrEqual(35);
+    expect(second?.ms).toBeLessThan(150);
+    expect(JSON.parse(second?.body ?? '{}')).toMatchObject({ error: 'queue-timeout' });
+  });
+
+  it('answers /healthz at once while every slot and the queue are busy', async () => {
+    const b = await start({ concurrency: 1, queueLimit: 1, serviceTimeMs: 200 });
+    const busy = [timed(`${b.url}/x`), timed(`${b.url}/y`)];
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(b.stats()).toMatchObject({ inFlight: 1, queued: 1 });
+    const health = await timed(`${b.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(health.ms).toBeLessThan(50);
+    await Promise.all(busy);
+  });
+
+  it('streams /bytes/N', async () => {
+    const b = await start({ serviceTimeMs: 0 });
+    const res = await request(`${b.url}/bytes/300000`, { dispatcher: agent });
+    expect(res.statusCode).toBe(200);
+    expect((await res.body.arrayBuffer()).byteLength).toBe(300_000);
+  });
+
+  it('echoes a POST /echo body back while it is still being sent', async () => {
+    const b = await start({ serviceTimeMs: 10 });
+    const received = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest(`${b.url}/echo`, { method: 'POST', headers: { 'content-type': 'text/plain' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+          // The first half came back before the second half was written: not buffered whole.
+          if (text === 'first-half;') req.end('second-half');
+        });
+        res.on('end', () => resolve(text));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.write('first-half;');
+    });
+    expect(received).toBe('first-half;second-half');
+  });
+
+  it('finishes in-flight and queued requests on close, then refuses connections', async () => {
+    const b = await start({ concurrency: 1, serviceTimeMs: 60 });
+    const pending = [timed(`${b.url}/1`), timed(`${b.url}/2`)];
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await b.close();
+    expect((await Promise.all(pending)).map((r) => r.status)).toEqual([200, 200]);
+    const fresh = new Agent();
+    await expect(request(`${b.url}/3`, { dispatcher: fresh })).rejects.toThrow();
+    await fresh.close();
+  });
+});

@@ -1,12 +1,19 @@
 import { PrescaleError } from '../errors.js';
 import { createLinearRegression } from './linear-regression.js';
-import { assertForecastArgs, assertPositiveInteger, safeForecast, type Forecast, type ForecastModel } from './model.js';
+import {
+  assertForecastArgs,
+  assertPositiveInteger,
+  safeForecast,
+  type Forecast,
+  type ForecastModel,
+} from './model.js';
 import { createSeasonalNaive } from './seasonal-naive.js';
 import { backtest, type BacktestScore } from './select.js';
 
 /** Options of the Forecaster. */
 export interface ForecasterOptions {
-  /** Candidate models, non-empty, unique names; the first is the default when nothing can be backtested. */
+  /** Candidate models, non-empty, unique names; the first is the default when nothing can be
+   *  backtested. */
   models: readonly ForecastModel[];
   /** Intervals to forecast, integer >= 1; the backtest scores the last of them. */
   horizon: number;
@@ -46,7 +53,8 @@ export class Forecaster {
     const names = options.models.map((model) => model.name);
     const duplicate = names.find((name, i) => names.indexOf(name) !== i);
     if (duplicate !== undefined) {
-      throw new PrescaleError('PRESCALE_ERR_CONFIG', `forecaster models must have unique names; "${duplicate}" repeats`);
+      const message = `forecaster models must have unique names; "${duplicate}" repeats`;
+      throw new PrescaleError('PRESCALE_ERR_CONFIG', message);
     }
     assertPositiveInteger('forecaster horizon', options.horizon);
     assertForecastArgs(options.horizon, options.quantile);
@@ -56,7 +64,10 @@ export class Forecaster {
   }
 
   /**
-   * Choose the model with the lowest backtest MAE (cached, re-selected every `reselectEvery` calls) and forecast `horizon` steps. With too little history for a backtest (< horizon + 2 points), uses the first model and says so in `fallback`. With empty history returns zeros and a fallback reason.
+   * Choose the model with the lowest backtest MAE (cached, re-selected every `reselectEvery`
+   * calls) and forecast `horizon` steps. With too little history for a backtest (< horizon + 2
+   * points), uses the first model and says so in `fallback`. With empty history returns zeros and
+   * a fallback reason.
    *
    * The backtest runs on the first call with enough history and then on every
    * `reselectEvery`-th call after it; in between the cached choice is reused. When every model
@@ -88,7 +99,8 @@ export class Forecaster {
       const { models, horizon, backtestOrigins } = this.options;
       const scores = backtest(models, history, { horizon, origins: backtestOrigins });
       const best = scores[0];
-      const index = best === undefined || !Number.isFinite(best.mae) ? 0 : models.findIndex((m) => m.name === best.model);
+      const usable = best !== undefined && Number.isFinite(best.mae);
+      const index = usable ? models.findIndex((model) => model.name === best.model) : 0;
       this.cached = { index: Math.max(0, index), scores };
       this.callsSinceSelection = 0;
     }
@@ -105,7 +117,8 @@ export class Forecaster {
     const { horizon, quantile } = this.options;
     const raw = model.forecast(history, horizon, quantile);
     const reasons = [reason, raw.fallback].filter((text): text is string => text !== undefined);
-    const forecast = safeForecast(model.name, raw.point, raw.upper, quantile, reasons.length > 0 ? reasons.join('; ') : undefined);
+    const fallback = reasons.length > 0 ? reasons.join('; ') : undefined;
+    const forecast = safeForecast(model.name, raw.point, raw.upper, quantile, fallback);
     return { ...forecast, chosen: model.name, scores: scores.map((score) => ({ ...score })) };
   }
 }
@@ -116,15 +129,20 @@ export class Forecaster {
  *   regression window in intervals (linear-regression); the other option is ignored
  * @throws PrescaleError PRESCALE_ERR_CONFIG for an unknown name or a bad option
  */
-export function createModel(name: ModelName, options: { seasonLength: number; windowIntervals: number }): ForecastModel {
+export function createModel(
+  name: ModelName,
+  options: { seasonLength: number; windowIntervals: number },
+): ForecastModel {
   switch (name) {
     case 'seasonal-naive':
       return createSeasonalNaive({ seasonLength: options.seasonLength });
     case 'linear-regression':
       return createLinearRegression({ windowIntervals: options.windowIntervals });
     default:
-      throw new PrescaleError('PRESCALE_ERR_CONFIG', `unknown forecast model "${String(name)}"; expected seasonal-naive or linear-regression`, {
-        details: { name },
-      });
+      throw new PrescaleError(
+        'PRESCALE_ERR_CONFIG',
+        `unknown forecast model "${String(name)}"; expected seasonal-naive or linear-regression`,
+        { details: { name } },
+      );
   }
 }

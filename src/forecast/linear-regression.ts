@@ -55,7 +55,9 @@ export function createLinearRegression(options: LinearRegressionOptions): Foreca
       }
       const m = pairs.length;
       if (m < MIN_REGRESSION_POINTS) {
-        const reason = `${m} finite values in the last ${windowIntervals} intervals < ${MIN_REGRESSION_POINTS}; using last value`;
+        const reason =
+          `${m} finite values in the last ${windowIntervals} intervals < ${MIN_REGRESSION_POINTS}; ` +
+          'using last value';
         return naiveForecast(history, horizon, quantile, { model: name, reason, tailIntervals: windowIntervals });
       }
       const fit = fitLine(pairs);

@@ -25,7 +25,10 @@ export interface BacktestOptions {
 const BACKTEST_QUANTILE = 0.5;
 
 /**
- * Rolling-origin backtest of each model over the last `origins` origins, scoring the absolute error of the forecast `horizon` steps ahead (the step that matters to the scaler), using only data before each origin. Returns scores sorted best first (ties: keep input order). O(models × origins × model cost).
+ * Rolling-origin backtest of each model over the last `origins` origins, scoring the absolute
+ * error of the forecast `horizon` steps ahead (the step that matters to the scaler), using only
+ * data before each origin. Returns scores sorted best first (ties: keep input order). O(models ×
+ * origins × model cost).
  *
  * An origin o is the length of the history the model sees (history[0, o)); the scored value is
  * history[o + horizon - 1]. Origins are n - horizon, n - horizon - step, ... down to 1, at most

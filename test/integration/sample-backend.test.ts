@@ -35,10 +35,12 @@ describe('sample backend', () => {
     const results = await Promise.all([timed(`${b.url}/a`), timed(`${b.url}/b`), timed(`${b.url}/c`)]);
     const ms = results.map((r) => r.ms).sort((x, y) => x - y);
     expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
-    expect(ms[0]).toBeGreaterThanOrEqual(45);
-    expect(ms[1]).toBeLessThan(90);
-    expect(ms[2]).toBeGreaterThanOrEqual(95); // waited one service time, then served one
-    expect(ms[2]).toBeLessThan(180);
+    // Timer slack: Node bases timers on the event loop's cached clock, so allow a few ms early.
+    expect(ms[0]).toBeGreaterThanOrEqual(40);
+    // The third waited for a slot (one service time), then was served (another one).
+    expect(ms[2]).toBeGreaterThanOrEqual(90);
+    expect((ms[2] ?? 0) - (ms[0] ?? 0)).toBeGreaterThanOrEqual(40);
+    expect(ms[2]).toBeLessThan(400); // generous: the machine may be busy
     expect(b.stats()).toMatchObject({ served: 3, rejected: 0, inFlight: 0, queued: 0 });
   });
 
@@ -54,8 +56,10 @@ describe('sample backend', () => {
     const rejected = results.filter((r) => r.status === 503);
     expect(results.filter((r) => r.status === 200)).toHaveLength(2);
     expect(rejected).toHaveLength(2);
+    const fastestServedMs = Math.min(...results.filter((r) => r.status === 200).map((r) => r.ms));
+    expect(fastestServedMs).toBeGreaterThanOrEqual(90);
     for (const r of rejected) {
-      expect(r.ms).toBeLessThan(60);
+      expect(r.ms).toBeLessThan(fastestServedMs); // answered without waiting for a slot
       expect(JSON.parse(r.body)).toMatchObject({ error: 'queue-full' });
     }
     expect(b.stats()).toMatchObject({ served: 2, rejected: 2 });
@@ -66,8 +70,8 @@ describe('sample backend', () => {
     const [first, second] = await Promise.all([timed(`${b.url}/slow`), timed(`${b.url}/late`)]);
     expect(first?.status).toBe(200);
     expect(second?.status).toBe(503);
-    expect(second?.ms).toBeGreaterThanOrEqual(35);
-    expect(second?.ms).toBeLessThan(150);
+    expect(second?.ms).toBeGreaterThanOrEqual(30);
+    expect(second?.ms).toBeLessThan(350); // queued to the end it would take ≥ 400 ms
     expect(JSON.parse(second?.body ?? '{}')).toMatchObject({ error: 'queue-timeout' });
   });
 
@@ -78,7 +82,7 @@ describe('sample backend', () => {
     expect(b.stats()).toMatchObject({ inFlight: 1, queued: 1 });
     const health = await timed(`${b.url}/healthz`);
     expect(health.status).toBe(200);
-    expect(health.ms).toBeLessThan(50);
+    expect(health.ms).toBeLessThan(150); // queued it would take ≥ 400 ms
     await Promise.all(busy);
   });
 

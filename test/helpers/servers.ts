@@ -1,0 +1,54 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createBalancer } from '../../src/proxy/balancers/index.js';
+import { createProxyHandler, type ProxyObserver } from '../../src/proxy/forward.js';
+import { closeServer, listenProxy } from '../../src/proxy/server.js';
+import { Upstream } from '../../src/proxy/upstream.js';
+
+/** A real HTTP server on 127.0.0.1:0 with the given handler; used as a backend in tests. */
+export async function startServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string; port: number; close(): Promise<void> }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** prescale's proxy on 127.0.0.1:0 in front of `urls` (all ready and healthy). */
+export async function startProxy(urls: string[], options: { firstByteTimeoutMs?: number; connectTimeoutMs?: number; retries?: number; observer?: ProxyObserver } = {}) {
+  const upstream = new Upstream(createBalancer('round-robin'), {
+    connectTimeoutMs: options.connectTimeoutMs ?? 1000,
+    firstByteTimeoutMs: options.firstByteTimeoutMs ?? 5000,
+    idleTimeoutMs: 5000,
+    keepAliveConnections: 16,
+  });
+  urls.forEach((url, i) => upstream.add(`b${i + 1}`, url, 1, 'ready', true));
+  const handler = createProxyHandler({ upstream, retries: options.retries ?? 1, ...(options.observer ? { observer: options.observer } : {}) });
+  const { server, port } = await listenProxy(handler, { host: '127.0.0.1', port: 0 });
+  return {
+    upstream,
+    handler,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    async close() {
+      server.closeAllConnections();
+      await closeServer(server);
+      await upstream.close();
+    },
+  };
+}
+
+/** A free port with nothing listening on it (bound, then released). */
+export async function deadPort(): Promise<number> {
+  const s = await startServer(() => {});
+  const port = s.port;
+  await s.close();
+  return port;
+}

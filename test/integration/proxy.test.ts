@@ -1,0 +1,265 @@
+import { connect } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Readable } from 'node:stream';
+import express from 'express';
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { deadPort, startProxy, startServer } from '../helpers/servers.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+async function track<T extends { close(): Promise<void> }>(x: Promise<T>): Promise<T> {
+  const v = await x;
+  cleanups.push(() => v.close());
+  return v;
+}
+
+/** Backend that answers with the headers it received as JSON. */
+const echoHeaders = () => startServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ headers: req.headers, method: req.method, url: req.url }));
+  });
+});
+
+/** Send raw bytes, return everything the proxy answers until it closes the connection. */
+function rawExchange(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let buf = '';
+    socket.on('data', (d) => (buf += d.toString()));
+    socket.on('close', () => resolve(buf));
+    socket.on('error', () => resolve(buf));
+    socket.write(bytes);
+  });
+}
+
+describe('proxy: forwarding', () => {
+  it('forwards method, path and body, and the response status, headers and body', async () => {
+    const backend = await track(startServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        res.writeHead(201, { 'x-backend': 'one', 'content-type': 'text/plain' });
+        res.end(`${req.method} ${req.url} ${Buffer.concat(chunks).toString()}`);
+      });
+    }));
+    const proxy = await track(startProxy([backend.url]));
+    const res = await request(`${proxy.url}/a/b?c=1`, { method: 'POST', body: 'hello' });
+    expect(res.statusCode).toBe(201);
+    expect(res.headers['x-backend']).toBe('one');
+    expect(res.headers['via']).toBe('1.1 prescale');
+    expect(await res.body.text()).toBe('POST /a/b?c=1 hello');
+  });
+
+  it('removes hop-by-hop headers both ways (RFC 9110 §7.6.1)', async () => {
+    const backend = await track(startServer((req, res) => {
+      req.resume();
+      const body = JSON.stringify(req.headers);
+      res.writeHead(200, [
+        'content-length', String(Buffer.byteLength(body)),
+        'connection', 'x-upstream-secret, keep-alive',
+        'keep-alive', 'timeout=77',
+        'x-upstream-secret', 'hidden',
+        'x-kept', 'yes',
+        'content-type', 'application/json',
+      ]);
+      res.end(body);
+    }));
+    const proxy = await track(startProxy([backend.url]));
+    // a raw request: HTTP clients refuse to send these connection-specific fields themselves
+    const raw = await rawExchange(proxy.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, X-Client-Secret\r\nX-Client-Secret: hidden\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\nKeep-Alive: timeout=5\r\nX-Kept: yes\r\nConnection: close\r\n\r\n');
+    const seen = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as Record<string, string>;
+    expect(seen['x-client-secret']).toBeUndefined();
+    expect(seen['proxy-connection']).toBeUndefined();
+    expect(seen['te']).toBeUndefined();
+    expect(seen['keep-alive']).toBeUndefined();
+    expect(seen['x-kept']).toBe('yes');
+    expect(seen['via']).toBe('1.1 prescale');
+    const res = await request(proxy.url);
+    await res.body.dump();
+    expect(res.headers['x-upstream-secret']).toBeUndefined();
+    expect(res.headers['keep-alive']).not.toBe('timeout=77'); // node sets its own for the client hop
+    expect(res.headers['x-kept']).toBe('yes');
+  });
+
+  it('sets X-Forwarded-For to the client address, overwriting a spoofed one, and adds -Proto and -Host', async () => {
+    const backend = await track(echoHeaders());
+    const proxy = await track(startProxy([backend.url]));
+    const res = await request(proxy.url, { headers: { 'x-forwarded-for': '6.6.6.6', host: 'shop.example' } });
+    const { headers } = (await res.body.json()) as { headers: Record<string, string> };
+    expect(headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(headers['x-forwarded-proto']).toBe('http');
+    expect(headers['x-forwarded-host']).toBe('shop.example');
+    expect(headers['host']).toBe('shop.example');
+  });
+
+  it('can be mounted as Express middleware', async () => {
+    const backend = await track(echoHeaders());
+    const proxy = await track(startProxy([backend.url]));
+    const app = express();
+    app.get('/local', (_req, res) => {
+      res.send('local');
+    });
+    app.use(proxy.handler);
+    const server = await track(new Promise<{ close(): Promise<void>; port: number }>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve({ port: (s.address() as { port: number }).port, close: () => new Promise((r) => s.close(() => r())) }));
+    }));
+    expect(await (await request(`http://127.0.0.1:${server.port}/local`)).body.text()).toBe('local');
+    const proxied = (await (await request(`http://127.0.0.1:${server.port}/remote`)).body.json()) as { url: string };
+    expect(proxied.url).toBe('/remote');
+  });
+});
+
+describe('proxy: errors map to 502, 503 and 504 with a stable code', () => {
+  it('502 PRESCALE_ERR_UPSTREAM_CONNECT when the backend refuses connections', async () => {
+    const proxy = await track(startProxy([`http://127.0.0.1:${await deadPort()}`]));
+    const res = await request(proxy.url);
+    expect(res.statusCode).toBe(502);
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(((await res.body.json()) as { error: { code: string } }).error.code).toBe('PRESCALE_ERR_UPSTREAM_CONNECT');
+  });
+
+  it('503 PRESCALE_ERR_NO_HEALTHY_BACKEND when no backend is eligible', async () => {
+    const backend = await track(echoHeaders());
+    const proxy = await track(startProxy([backend.url]));
+    proxy.upstream.get('b1')!.healthy = false;
+    const res = await request(proxy.url);
+    expect(res.statusCode).toBe(503);
+    expect(((await res.body.json()) as { error: { code: string } }).error.code).toBe('PRESCALE_ERR_NO_HEALTHY_BACKEND');
+  });
+
+  it('504 PRESCALE_ERR_UPSTREAM_TIMEOUT when the backend sends no headers in time', async () => {
+    const backend = await track(startServer(() => {
+      /* never answers */
+    }));
+    const proxy = await track(startProxy([backend.url], { firstByteTimeoutMs: 200 }));
+    const started = Date.now();
+    const res = await request(proxy.url, { method: 'POST', body: 'x' });
+    expect(res.statusCode).toBe(504);
+    expect(((await res.body.json()) as { error: { code: string } }).error.code).toBe('PRESCALE_ERR_UPSTREAM_TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('retries an idempotent GET on another backend when one refuses connections', async () => {
+    const backend = await track(echoHeaders());
+    const proxy = await track(startProxy([`http://127.0.0.1:${await deadPort()}`, backend.url]));
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const res = await request(proxy.url);
+      await res.body.dump();
+      statuses.push(res.statusCode);
+    }
+    expect(statuses.every((s) => s === 200)).toBe(true);
+  });
+
+  it('does not retry a POST: it fails once with 502', async () => {
+    let hits = 0;
+    const backend = await track(startServer((req, res) => {
+      hits++;
+      req.resume();
+      req.socket.destroy();
+      void res;
+    }));
+    const proxy = await track(startProxy([backend.url, backend.url]));
+    const res = await request(proxy.url, { method: 'POST', body: 'pay once' });
+    expect(res.statusCode).toBe(502);
+    await res.body.dump();
+    expect(hits).toBe(1);
+  });
+});
+
+describe('proxy: streaming and aborts', () => {
+  it('streams a 50 MB upload and a 50 MB download with flat memory', async () => {
+    const size = 50 * 1024 * 1024;
+    const backend = await track(startServer((req, res) => {
+      if (req.method === 'POST') {
+        let n = 0;
+        req.on('data', (c: Buffer) => (n += c.length));
+        req.on('end', () => res.end(String(n)));
+        return;
+      }
+      res.writeHead(200, { 'content-length': size });
+      const chunk = Buffer.alloc(64 * 1024, 7);
+      let sent = 0;
+      const pump = () => {
+        while (sent < size) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+    }));
+    const proxy = await track(startProxy([backend.url]));
+    // live memory, not garbage awaiting collection: collect before each sample
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    gc();
+    const base = process.memoryUsage();
+    let peak = 0;
+    const sampler = setInterval(() => {
+      gc();
+      const m = process.memoryUsage();
+      peak = Math.max(peak, m.arrayBuffers - base.arrayBuffers);
+    }, 25);
+    try {
+      let produced = 0;
+      const chunk = Buffer.alloc(64 * 1024, 1);
+      const upload = new Readable({
+        read() {
+          if (produced >= size) return void this.push(null);
+          produced += chunk.length;
+          this.push(chunk);
+        },
+      });
+      const up = await request(proxy.url, { method: 'POST', body: upload, headers: { 'content-length': String(size) } });
+      expect(await up.body.text()).toBe(String(size));
+      const down = await request(proxy.url);
+      let received = 0;
+      for await (const c of down.body) {
+        received += (c as Buffer).length;
+        await new Promise((r) => setImmediate(r)); // a slow reader exercises backpressure
+      }
+      expect(received).toBe(size);
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(peak).toBeLessThan(16 * 1024 * 1024); // a buffered 50 MB body could not fit
+  });
+
+  it('aborts the upstream request when the client disconnects', async () => {
+    let upstreamClosed: () => void = () => {};
+    const closed = new Promise<void>((r) => (upstreamClosed = r));
+    const backend = await track(startServer((req, res) => {
+      res.writeHead(200);
+      res.write('partial');
+      res.on('close', () => upstreamClosed());
+    }));
+    const proxy = await track(startProxy([backend.url]));
+    const socket = connect(proxy.port, '127.0.0.1');
+    socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise<void>((resolve) => socket.once('data', () => resolve()));
+    socket.destroy();
+    const timeout = new Promise<string>((r) => setTimeout(() => r('timeout'), 3000));
+    expect(await Promise.race([closed.then(() => 'closed'), timeout])).toBe('closed');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(proxy.upstream.get('b1')!.inFlight).toBe(0);
+  });
+
+  it('answers a malformed request with 400 and never forwards it', async () => {
+    let hits = 0;
+    const backend = await track(startServer((_req, res) => {
+      hits++;
+      res.end();
+    }));
+    const proxy = await track(startProxy([backend.url]));
+    const reply = await rawExchange(proxy.port, 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
+    expect(reply).toMatch(/^HTTP\/1\.1 400/);
+    expect(hits).toBe(0);
+  });
+});

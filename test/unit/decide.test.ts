@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { backendsFor, decide, type DecideInput, type ScalingPolicy } from '../../src/scaler/decide.js';
+
+const policy: ScalingPolicy = {
+  mode: 'predictive',
+  capacityPerBackendRps: 100,
+  targetUtilization: 0.8,
+  minBackends: 1,
+  maxBackends: 10,
+  scaleInStabilizationMs: 300_000,
+};
+
+function input(over: Partial<DecideInput>): DecideInput {
+  return { nowMs: 1_000_000, policy, observedRps: 0, forecastUpperRps: null, leadTimeMs: 300_000, current: 2, recent: [], ...over };
+}
+
+describe('backendsFor: ceil(load / (capacity × target))', () => {
+  it.each([
+    [0, 0],
+    [1, 1],
+    [80, 1],
+    [80.5, 2],
+    [160, 2],
+    [400, 5],
+    [Number.NaN, 0],
+    [-5, 0],
+    [Number.POSITIVE_INFINITY, 0],
+  ])('%d rps needs %d backends at 100 rps and 80%%', (rps, n) => {
+    expect(backendsFor(rps, policy)).toBe(n);
+  });
+});
+
+describe('decide()', () => {
+  it.each<[string, Partial<DecideInput>, number, string]>([
+    ['forecast ahead of load scales out early', { observedRps: 150, forecastUpperRps: 390 }, 5, 'forecast-scale-out'],
+    ['observed load above the forecast scales out reactively', { observedRps: 390, forecastUpperRps: 100 }, 5, 'reactive-scale-out'],
+    ['reactive mode ignores the forecast', { policy: { ...policy, mode: 'reactive' }, observedRps: 150, forecastUpperRps: 390 }, 2, 'hold'],
+    ['no forecast falls back to the observed load', { observedRps: 390, forecastUpperRps: null }, 5, 'reactive-scale-out'],
+    ['capped at maxBackends', { observedRps: 5000, current: 4 }, 10, 'max-capacity'],
+    ['held at maxBackends', { observedRps: 5000, current: 10 }, 10, 'max-capacity'],
+    ['raised to minBackends', { policy: { ...policy, minBackends: 3 }, observedRps: 10, current: 1 }, 3, 'min-capacity'],
+    ['kept at minBackends', { policy: { ...policy, minBackends: 3 }, observedRps: 10, current: 3 }, 3, 'min-capacity'],
+    ['holds when the fleet fits', { observedRps: 150, forecastUpperRps: 150 }, 2, 'hold'],
+    ['waits for the stabilization window before scaling in', { observedRps: 50, current: 4, recent: [{ atMs: 900_000, desired: 4 }] }, 4, 'scale-in-stabilizing'],
+    ['scales in to the window maximum when lower recommendations persist', { observedRps: 50, current: 4, recent: [{ atMs: 900_000, desired: 3 }] }, 3, 'scale-in'],
+    ['ignores recommendations older than the window', { observedRps: 50, current: 4, recent: [{ atMs: 600_000, desired: 4 }] }, 1, 'scale-in'],
+    ['does not scale in while the forecast still needs the capacity', { observedRps: 50, forecastUpperRps: 310, current: 4 }, 4, 'hold'],
+  ])('%s', (_name, over, desired, reason) => {
+    const d = decide(input(over));
+    expect(d.desired).toBe(desired);
+    expect(d.reason).toBe(reason);
+    expect(d.detail.length).toBeGreaterThan(10);
+    expect(d.desired).toBeGreaterThanOrEqual((over.policy ?? policy).minBackends);
+    expect(d.desired).toBeLessThanOrEqual((over.policy ?? policy).maxBackends);
+  });
+
+  it('returns the unstabilized recommendation for the caller to remember', () => {
+    const d = decide(input({ observedRps: 50, current: 4, recent: [{ atMs: 900_000, desired: 4 }] }));
+    expect(d.recommendation).toBe(1);
+    expect(d.reactive).toBe(1);
+  });
+});

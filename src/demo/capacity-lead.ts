@@ -1,48 +1,53 @@
 /**
- * How far ahead of each load rise the capacity rose: the figure of merit of a predictive
- * autoscaler, computed after a run from per-interval series.
+ * How far ahead of each load rise the capacity rose, the figure of merit of a predictive
+ * autoscaler, plus the under-provisioned intervals; computed after a run from per-interval series.
  *
- * A rise to level k happens at the first interval t where the offered load needs at least k
- * backends in t and in t + 1 (two consecutive intervals, so a one-interval blip is not a rise).
- * The capacity for it arrived at the first interval where at least k backends were ready.
- * Lead = rise interval − capacity interval, in intervals: positive means the capacity was ready
- * before the load arrived, negative that it came late. Pure; O(levels × intervals).
+ * A rise to level k is an interval t where the offered load needs at least k backends in t and
+ * t + 1 (two intervals, so a one-interval blip is not a rise) after needing fewer in t − 1.
+ * If k backends were ready at t, the lead is how long they had been ready without a break
+ * (>= 0); otherwise it is minus the wait until k were ready (< 0), or null if they never were.
+ * Pure; O(levels × intervals).
  */
 export interface CapacityRise {
   /** Backends needed (k). */
   level: number;
-  /** Interval index at which the load first needed k backends. */
+  /** Interval index at which the load rose to need k backends. */
   loadIndex: number;
-  /** Interval index at which k backends were first ready, or null if never. */
-  capacityIndex: number | null;
-  /** loadIndex − capacityIndex (intervals), or null if the capacity never came. */
+  /** Intervals of lead (positive: ready before the load; negative: late), null if never ready. */
   leadIntervals: number | null;
 }
 
 /**
  * @param needed backends the offered load needed per interval (from backendsFor)
  * @param ready backends ready at the start of each interval (same length)
- * @param startLevel levels at or below this are not rises (the fleet started with them)
+ * @param startLevel levels at or below this, present from interval 0, are not rises
  */
 export function capacityRises(needed: readonly number[], ready: readonly number[], startLevel: number): CapacityRise[] {
   const rises: CapacityRise[] = [];
   const top = Math.max(0, ...needed);
-  for (let level = startLevel + 1; level <= top; level++) {
-    let loadIndex = -1;
+  for (let level = 1; level <= top; level++) {
     for (let t = 0; t + 1 < needed.length; t++) {
-      if ((needed[t] as number) >= level && (needed[t + 1] as number) >= level) {
-        loadIndex = t;
-        break;
-      }
+      const before = t === 0 ? (level <= startLevel ? level : 0) : (needed[t - 1] as number);
+      if ((needed[t] as number) < level || (needed[t + 1] as number) < level || before >= level) continue;
+      rises.push({ level, loadIndex: t, leadIntervals: leadAt(ready, t, level) });
     }
-    if (loadIndex < 0) continue;
-    const capacityIndex = ready.findIndex((r) => r >= level);
-    rises.push({
-      level,
-      loadIndex,
-      capacityIndex: capacityIndex < 0 ? null : capacityIndex,
-      leadIntervals: capacityIndex < 0 ? null : loadIndex - capacityIndex,
-    });
   }
-  return rises;
+  return rises.sort((a, b) => a.loadIndex - b.loadIndex || a.level - b.level);
+}
+
+function leadAt(ready: readonly number[], t: number, level: number): number | null {
+  if ((ready[t] ?? 0) >= level) {
+    let s = t;
+    while (s > 0 && (ready[s - 1] as number) >= level) s--;
+    return t - s;
+  }
+  for (let s = t + 1; s < ready.length; s++) if ((ready[s] as number) >= level) return t - s;
+  return null;
+}
+
+/** Intervals in which the offered load exceeded what the ready backends serve at `perBackendRps` each. */
+export function underProvisioned(offeredRps: readonly number[], ready: readonly number[], perBackendRps: number): number {
+  let n = 0;
+  for (let t = 0; t < offeredRps.length; t++) if ((offeredRps[t] as number) > (ready[t] ?? 0) * perBackendRps) n++;
+  return n;
 }

@@ -6,7 +6,7 @@ import { PrescaleError } from '../errors.js';
 import { backendsFor, type ScalingMode } from '../scaler/decide.js';
 import type { TickReport } from '../scaler/control-loop.js';
 import { readTrace, sliceTrace } from '../series/trace.js';
-import { capacityRises, type CapacityRise } from './capacity-lead.js';
+import { capacityRises, underProvisioned, type CapacityRise } from './capacity-lead.js';
 import { replay } from './load-generator.js';
 
 export const DEFAULT_TRACE = fileURLToPath(new URL('../../data/traces/nasa_ksc_jul1995_1min.csv', import.meta.url));
@@ -44,7 +44,12 @@ export interface DemoSummary {
   backendHoursTraceTime: number;
   /** Lead of capacity over each load rise, in trace minutes (positive = ahead). */
   rises: Array<CapacityRise & { loadAt: string; leadMinutes: number | null }>;
+  /** Rises whose capacity was ready when the load arrived (lead >= 0). */
+  risesMetInTime: number;
   medianLeadMinutes: number | null;
+  /** Trace minutes in which the offered load exceeded ready capacity at the target utilisation, and at 100%. */
+  minutesAboveTarget: number;
+  minutesOverCapacity: number;
 }
 
 /** Sample backend used by the demo: at most 2 requests at once, 25 ms each: 80 rps per backend. */
@@ -126,7 +131,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       loadAt: traceTime(r.loadIndex),
       leadMinutes: r.leadIntervals === null ? null : (r.leadIntervals * trace.intervalMs) / 60_000,
     }));
-    const leads = rises.map((r) => r.leadMinutes).filter((m): m is number => m !== null).sort((a, b) => a - b);
+    const leads = rises.map((r) => r.leadMinutes ?? Number.NEGATIVE_INFINITY).sort((a, b) => a - b);
+    const offered = load.map(perInterval);
+    const minutesPerInterval = trace.intervalMs / 60_000;
     return {
       policy: options.policy,
       trace: options.trace,
@@ -139,7 +146,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       backendSeconds,
       backendHoursTraceTime: (backendSeconds * options.speed) / 3600,
       rises,
-      medianLeadMinutes: leads.length > 0 ? (leads[Math.floor((leads.length - 1) / 2)] as number) : null,
+      risesMetInTime: rises.filter((r) => r.leadIntervals !== null && r.leadIntervals >= 0).length,
+      medianLeadMinutes: leads.length > 0 && Number.isFinite(leads[Math.floor((leads.length - 1) / 2)]) ? (leads[Math.floor((leads.length - 1) / 2)] as number) : null,
+      minutesAboveTarget: underProvisioned(offered, ready, config.scaler.capacityPerBackendRps * config.scaler.targetUtilization) * minutesPerInterval,
+      minutesOverCapacity: underProvisioned(offered, ready, config.scaler.capacityPerBackendRps) * minutesPerInterval,
     };
   } finally {
     await app.stop();
@@ -154,9 +164,10 @@ export function formatSummary(s: DemoSummary): string {
     `  errors             ${s.errors} (${(s.errorRate * 100).toFixed(2)}%)`,
     `  latency p50 / p99  ${s.latencyP50Ms.toFixed(1)} ms / ${s.latencyP99Ms.toFixed(1)} ms`,
     `  backend-seconds    ${s.backendSeconds.toFixed(0)} wall s (${s.backendHoursTraceTime.toFixed(1)} backend-hours of trace time)`,
-    `  capacity lead over each load rise (trace minutes, + = ready before the load):`,
-    ...s.rises.map((r) => `    ${String(r.level).padStart(2)} backends needed from ${r.loadAt}: ${r.leadMinutes === null ? 'never reached' : `${r.leadMinutes > 0 ? '+' : ''}${r.leadMinutes} min`}`),
-    `  median lead        ${s.medianLeadMinutes === null ? 'n/a' : `${s.medianLeadMinutes} min`}`,
+    `  under-provisioned  ${s.minutesAboveTarget} min above target utilisation, ${s.minutesOverCapacity} min over capacity`,
+    `  load rises         ${s.rises.length}, capacity ready in time for ${s.risesMetInTime}; median lead ${s.medianLeadMinutes === null ? 'n/a' : `${s.medianLeadMinutes > 0 ? '+' : ''}${s.medianLeadMinutes} min`}`,
+    `  capacity lead per rise (trace minutes, + = ready before the load):`,
+    `    ${s.rises.map((r) => `${r.loadAt} ${r.level}: ${r.leadMinutes === null ? 'never' : `${r.leadMinutes > 0 ? '+' : ''}${r.leadMinutes}`}`).join(', ')}`,
   ];
   return lines.join('\n');
 }

@@ -12,6 +12,7 @@
  * every probe opens a fresh connection, so it also tests that the backend still accepts them.
  */
 import { request } from 'undici';
+import { PrescaleError } from '../errors.js';
 
 export interface HealthCheckOptions {
   /** Request path of the probe, e.g. '/healthz'. */
@@ -81,11 +82,15 @@ export class HealthChecker {
    * @param onChange called with (id, true) when a backend comes up and (id, false) when it
    *   goes down; not called for add/remove themselves. A throwing callback is reported as a
    *   process warning and does not stop the checks.
-   * @throws RangeError for rise/fall < 1 or non-positive timings (programming errors)
+   * @throws PrescaleError PRESCALE_ERR_CONFIG for rise/fall < 1 or non-positive timings
    */
   constructor(options: HealthCheckOptions, onChange: (id: string, up: boolean) => void) {
-    if (!(options.rise >= 1 && options.fall >= 1)) throw new RangeError('health check rise and fall must be ≥ 1');
-    if (!(options.intervalMs > 0 && options.timeoutMs > 0)) throw new RangeError('health check intervalMs and timeoutMs must be > 0');
+    if (!(options.rise >= 1 && options.fall >= 1)) {
+      throw new PrescaleError('PRESCALE_ERR_CONFIG', `health check rise and fall must be ≥ 1, got rise ${options.rise}, fall ${options.fall}`);
+    }
+    if (!(options.intervalMs > 0 && options.timeoutMs > 0)) {
+      throw new PrescaleError('PRESCALE_ERR_CONFIG', `health check intervalMs and timeoutMs must be > 0, got ${options.intervalMs}, ${options.timeoutMs}`);
+    }
     this.#options = { ...options, expectStatus: options.expectStatus ?? DEFAULT_EXPECT_STATUS };
     this.#onChange = onChange;
   }

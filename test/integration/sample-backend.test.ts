@@ -35,11 +35,11 @@ describe('sample backend', () => {
     const results = await Promise.all([timed(`${b.url}/a`), timed(`${b.url}/b`), timed(`${b.url}/c`)]);
     const ms = results.map((r) => r.ms).sort((x, y) => x - y);
     expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
-    // Timer slack: Node bases timers on the event loop's cached clock, so allow a few ms early.
-    expect(ms[0]).toBeGreaterThanOrEqual(40);
-    // The third waited for a slot (one service time), then was served (another one).
-    expect(ms[2]).toBeGreaterThanOrEqual(90);
-    expect((ms[2] ?? 0) - (ms[0] ?? 0)).toBeGreaterThanOrEqual(40);
+    // The third waited for a slot (one service time), then was served (another one): ≈ 100 ms
+    // against ≈ 50 ms. Bounds are loose because on a loaded machine Node timers, which run on
+    // the event loop's cached clock, were seen firing up to ~13 ms early against performance.now().
+    expect(ms[2]).toBeGreaterThanOrEqual(80);
+    expect((ms[2] ?? 0) - (ms[0] ?? 0)).toBeGreaterThanOrEqual(35);
     expect(ms[2]).toBeLessThan(400); // generous: the machine may be busy
     expect(b.stats()).toMatchObject({ served: 3, rejected: 0, inFlight: 0, queued: 0 });
   });
@@ -57,7 +57,7 @@ describe('sample backend', () => {
     expect(results.filter((r) => r.status === 200)).toHaveLength(2);
     expect(rejected).toHaveLength(2);
     const fastestServedMs = Math.min(...results.filter((r) => r.status === 200).map((r) => r.ms));
-    expect(fastestServedMs).toBeGreaterThanOrEqual(90);
+    expect(fastestServedMs).toBeGreaterThanOrEqual(80);
     for (const r of rejected) {
       expect(r.ms).toBeLessThan(fastestServedMs); // answered without waiting for a slot
       expect(JSON.parse(r.body)).toMatchObject({ error: 'queue-full' });
@@ -70,7 +70,7 @@ describe('sample backend', () => {
     const [first, second] = await Promise.all([timed(`${b.url}/slow`), timed(`${b.url}/late`)]);
     expect(first?.status).toBe(200);
     expect(second?.status).toBe(503);
-    expect(second?.ms).toBeGreaterThanOrEqual(30);
+    expect(second?.ms).toBeGreaterThanOrEqual(25);
     expect(second?.ms).toBeLessThan(350); // queued to the end it would take ≥ 400 ms
     expect(JSON.parse(second?.body ?? '{}')).toMatchObject({ error: 'queue-timeout' });
   });

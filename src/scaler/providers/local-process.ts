@@ -65,6 +65,7 @@ function tsxLoader(): string {
     return 'tsx';
   }
 }
+const TSX_LOADER = tsxLoader();
 
 export class LocalProcessProvider implements CapacityProvider {
   readonly name = 'local-process';
@@ -154,7 +155,7 @@ export class LocalProcessProvider implements CapacityProvider {
     let proc: ChildProcess;
     try {
       proc = fork(ENTRY, [], {
-        execArgv: ['--import', tsxLoader()],
+        execArgv: ['--import', TSX_LOADER],
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         env: {
           ...process.env,

@@ -76,6 +76,7 @@ export class Upstream {
     const backend = this.byId.get(id);
     if (!backend) return { drained: true };
     backend.state = 'drain';
+    backend.weight = 0;
     const drained = await backend.waitIdle(drainTimeoutMs);
     this.byId.delete(id);
     this.list = this.list.filter((b) => b !== backend);

@@ -3,7 +3,8 @@
  * autoscaler, plus the under-provisioned intervals; computed after a run from per-interval series.
  *
  * A rise to level k is an interval t where the offered load needs at least k backends in t and
- * t + 1 (two intervals, so a one-interval blip is not a rise) after needing fewer in t − 1.
+ * t + 1 after needing fewer in t − 1 and t − 2 (two intervals each side, so a one-interval blip
+ * or dropout is not a rise).
  * If k backends were ready at t, the lead is how long they had been ready without a break
  * (>= 0); otherwise it is minus the wait until k were ready (< 0), or null if they never were.
  * Pure; O(levels × intervals).
@@ -27,7 +28,7 @@ export function capacityRises(needed: readonly number[], ready: readonly number[
   const top = Math.max(0, ...needed);
   for (let level = 1; level <= top; level++) {
     for (let t = 0; t + 1 < needed.length; t++) {
-      const before = t === 0 ? (level <= startLevel ? level : 0) : (needed[t - 1] as number);
+      const before = t === 0 ? (level <= startLevel ? level : 0) : Math.max(needed[t - 1] as number, t >= 2 ? (needed[t - 2] as number) : 0);
       if ((needed[t] as number) < level || (needed[t + 1] as number) < level || before >= level) continue;
       rises.push({ level, loadIndex: t, leadIntervals: leadAt(ready, t, level) });
     }

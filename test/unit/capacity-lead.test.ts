@@ -19,9 +19,13 @@ describe('capacity lead over load rises', () => {
     expect(capacityRises([1, 2, 2], [1, 1, 1], 1)).toEqual([{ level: 2, loadIndex: 1, leadIntervals: null }]);
   });
 
-  it('reports every rise, including a second one after the load fell back', () => {
-    const rises = capacityRises([1, 2, 2, 1, 2, 2], [2, 2, 2, 2, 1, 2], 1);
-    expect(rises.map((r) => [r.loadIndex, r.leadIntervals])).toEqual([[1, 1], [4, -1]]);
+  it('reports every rise, including a second one after the load fell back for two intervals', () => {
+    const rises = capacityRises([1, 2, 2, 1, 1, 2, 2], [2, 2, 2, 2, 2, 1, 2], 1);
+    expect(rises.map((r) => [r.loadIndex, r.leadIntervals])).toEqual([[1, 1], [5, -1]]);
+  });
+
+  it('does not count the return from a one-interval dropout as a rise', () => {
+    expect(capacityRises([1, 2, 2, 1, 2, 2], [2, 2, 2, 2, 2, 2], 1).map((r) => r.loadIndex)).toEqual([1]);
   });
 
   it('counts under-provisioned intervals', () => {

@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import { pino, type Logger } from 'pino';
 import { createAdminApp, listenAdmin } from './admin/admin-server.js';
 import type { Config } from './config/schema.js';
@@ -118,7 +117,7 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
     provider,
     logger,
     onBuckets(buckets) {
-      trafficLog.append(series.buckets().slice(-buckets.length)).catch((err: unknown) => logger.error({ err }, 'traffic log append failed'));
+      trafficLog.append(buckets).catch((err: unknown) => logger.error({ err }, 'traffic log append failed'));
     },
   });
   let lastTick: TickReport | null = null;
@@ -158,7 +157,7 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
     async stop() {
       await loop.stop();
       await closeServer(proxyServer);
-      await closeAdmin(adminServer);
+      await closeServer(adminServer);
       health.close();
       await provider?.close();
       await upstream.close();
@@ -183,8 +182,4 @@ async function historyFromLog(config: Readonly<Config>, endMs: number, logger: L
   if (skipped > 0) logger.warn({ skipped }, 'traffic log buckets of another interval length were not used as history');
   logger.info({ intervals: requests.length }, 'forecast history loaded from the traffic log');
   return requests;
-}
-
-function closeAdmin(server: Server): Promise<void> {
-  return closeServer(server);
 }

@@ -78,6 +78,8 @@ function hintFor(issue: z.core.$ZodIssue): string {
       return 'see examples/prescale.yaml for the accepted forms';
     case 'invalid_format':
       return `use a valid ${issue.format}`;
+    case 'custom':
+      return issue.message.includes('duration') ? 'write a duration like "30s", "5m" or "1h", or a number of milliseconds' : 'see examples/prescale.yaml';
     default:
       return 'see examples/prescale.yaml';
   }

@@ -61,7 +61,6 @@ const scaler = z.strictObject({
   leadTimeMs: duration.default(300_000),
   scaleInStabilizationMs: duration.default(300_000),
   drainTimeoutMs: duration.default(30_000),
-  readyTimeoutMs: duration.default(300_000),
 });
 
 const sampleBackend = z.strictObject({

@@ -1,11 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { decide, type Decision, type Recommendation, type ScalingPolicy } from './decide.js';
+import type { Bucket } from '../series/traffic-series.js';
 import type { CapacityProvider, Fleet } from './provider.js';
 
 /** What the loop needs from the traffic series (src/series/traffic-series.ts implements it). */
 export interface SeriesSource {
   readonly intervalMs: number;
-  closeUntil(nowMs: number): Array<{ startMs: number; requests: number }>;
+  closeUntil(nowMs: number): Bucket[];
   values(): number[];
 }
 
@@ -36,7 +37,7 @@ export interface ControlLoopOptions {
   /** null: decisions are computed and published, nothing is changed (static backends). */
   provider: CapacityProvider | null;
   /** Called with buckets as they close (the durable traffic log). */
-  onBuckets?: (buckets: Array<{ startMs: number; requests: number }>) => void;
+  onBuckets?: (buckets: Bucket[]) => void;
   logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
 }
 

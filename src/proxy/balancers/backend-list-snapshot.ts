@@ -9,7 +9,7 @@ import type { Backend } from '../backend.js';
  */
 export class BackendListSnapshot {
   private list: readonly Backend[] | null = null;
-  private weights = new Float64Array(0);
+  private weights: Float64Array = new Float64Array(0);
 
   /** True when `backends` is the captured array with the same length and weights. */
   matches(backends: readonly Backend[]): boolean {

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Backend } from '../backend.js';
 import type { Balancer, ClockMs } from './balancer.js';
-import { isPickable } from './weighted-draw.js';
+import { isPickable } from './is-pickable.js';
 
 export interface LeastResponseTimeOptions {
   /** Clock in ms; must be the clock passed to `Backend.observeLatency`. Default: epoch ms. */

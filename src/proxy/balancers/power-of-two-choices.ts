@@ -1,6 +1,7 @@
 import type { Backend } from '../backend.js';
 import type { Balancer, RandomSource } from './balancer.js';
-import { drawWeighted, isPickable } from './weighted-draw.js';
+import { isPickable } from './is-pickable.js';
+import { drawWeighted } from './weighted-draw.js';
 
 export interface PowerOfTwoChoicesOptions {
   /** Uniform random numbers in [0, 1); default Math.random. Inject a seeded one in tests. */

@@ -1,12 +1,5 @@
 import type { Backend } from '../backend.js';
-
-/**
- * True when a weight-aware balancer may choose `b`: eligible and a positive effective weight
- * (a weight that is 0, negative or NaN takes no traffic).
- */
-export function isPickable(b: Backend): boolean {
-  return b.eligible && b.effectiveWeight > 0;
-}
+import { isPickable } from './is-pickable.js';
 
 /**
  * Draw one pickable backend with probability effectiveWeight / `totalWeight` (inverse transform

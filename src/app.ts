@@ -3,8 +3,9 @@ import { createAdminApp, listenAdmin } from './admin/admin-server.js';
 import type { Config } from './config/schema.js';
 import { Forecaster, createModel } from './forecast/forecaster.js';
 import { Metrics } from './metrics/metrics.js';
-import { createBalancer } from './proxy/balancers/index.js';
+import { KEYED_ALGORITHMS, createBalancer } from './proxy/balancers/index.js';
 import { createProxyHandler } from './proxy/forward.js';
+import { createHashKey } from './proxy/hash-key.js';
 import { HealthChecker } from './proxy/health-check.js';
 import { closeServer, listenProxy } from './proxy/server.js';
 import { createTrafficRecorder } from './proxy/traffic-recorder.js';
@@ -48,7 +49,8 @@ export interface App {
 export async function startApp(config: Readonly<Config>, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? pino({ level: config.log.level });
   const up = config.upstream;
-  const upstream = new Upstream(createBalancer(up.algorithm), {
+  const balancerOptions = up.boundedLoadFactor === undefined ? {} : { boundedLoadFactor: up.boundedLoadFactor };
+  const upstream = new Upstream(createBalancer(up.algorithm, balancerOptions), {
     connectTimeoutMs: up.connectTimeoutMs,
     firstByteTimeoutMs: up.firstByteTimeoutMs,
     idleTimeoutMs: up.idleTimeoutMs,
@@ -75,6 +77,7 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
     upstream,
     retries: up.retries,
     observer: createTrafficRecorder(series, metrics.requestDuration),
+    ...(KEYED_ALGORITHMS.has(up.algorithm) ? { hashKey: createHashKey(up.hashKey) } : {}),
   });
 
   const provider = buildProvider(config, logger);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ALGORITHM_NAMES } from '../proxy/balancers/index.js';
 import { duration } from './duration.js';
 
 /**
@@ -26,7 +27,14 @@ const healthCheck = z.strictObject({
 });
 
 const upstream = z.strictObject({
-  algorithm: z.enum(['round-robin', 'smooth-weighted-round-robin']).default('smooth-weighted-round-robin'),
+  algorithm: z.enum(ALGORITHM_NAMES).default('p2c'),
+  /** What ip-hash, ring-hash and maglev hash: the client address, a header, a cookie or the path. */
+  hashKey: z
+    .strictObject({ source: z.enum(['client-ip', 'header', 'cookie', 'path']).default('client-ip'), name: z.string().min(1).optional() })
+    .refine((k) => (k.source !== 'header' && k.source !== 'cookie') || k.name !== undefined, { message: 'hashKey.name is required for source "header" or "cookie"', path: ['name'] })
+    .default({ source: 'client-ip' }),
+  /** ring-hash and maglev: no backend gets more than ceil(factor × average in-flight); unset = unbounded. */
+  boundedLoadFactor: z.number().min(1).optional(),
   backends: z.array(backend).default([]),
   connectTimeoutMs: duration.default(2000),
   firstByteTimeoutMs: duration.default(30_000),

@@ -24,6 +24,8 @@ export interface ProxyHandlerOptions {
   retries: number;
   /** Scheme the client used, for X-Forwarded-Proto. */
   proto?: 'http' | 'https';
+  /** Balancing key of a request, for ip-hash, ring-hash and maglev (see hash-key.ts); omit for the others. */
+  hashKey?: (req: IncomingMessage) => string | undefined;
 }
 
 /** Express-compatible `(req, res, next)`; errors are answered here, never passed to `next`. */
@@ -50,6 +52,7 @@ export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
     observer: options.observer ?? NOOP_OBSERVER,
     retries: options.retries,
     proto: options.proto ?? 'http',
+    hashKey: options.hashKey,
     inFlight: 0,
   };
   return function prescaleProxy(req, res) {
@@ -63,6 +66,7 @@ interface ProxyContext {
   observer: ProxyObserver;
   retries: number;
   proto: string;
+  hashKey: ((req: IncomingMessage) => string | undefined) | undefined;
   inFlight: number;
 }
 
@@ -77,6 +81,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   private done = false;
   private responseStarted = false;
   private readonly hasBody: boolean;
+  private key: string | undefined;
 
   constructor(
     private readonly ctx: ProxyContext,
@@ -92,7 +97,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     ctx.inFlight++;
     ctx.observer.requestStarted(ctx.inFlight, timeOrigin + this.startPerf);
     this.res.once('close', this.onClientClose);
-    this.send(ctx.upstream.pick());
+    if (ctx.hashKey !== undefined) this.key = ctx.hashKey(this.req);
+    this.send(ctx.upstream.pick(this.key));
   }
 
   private send(backend: Backend | undefined): void {
@@ -213,7 +219,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       backend.responses[0]!++;
       backend.release();
       this.abortUpstream = null;
-      this.send(this.ctx.upstream.pickExcept(backend));
+      backend.observeLatency(performance.now() - this.startPerf, timeOrigin + performance.now());
+      this.send(this.ctx.upstream.pickExcept(backend, this.key));
       return;
     }
     const code = upstreamErrorCode(err);
@@ -251,6 +258,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const latencyMs = performance.now() - this.startPerf;
     if (backend !== undefined) {
       backend.responses[status >= 100 && status < 600 ? (status / 100) | 0 : 0]!++;
+      backend.observeLatency(latencyMs, timeOrigin + this.startPerf + latencyMs);
       backend.release();
     }
     ctx.observer.requestFinished(timeOrigin + this.startPerf, latencyMs, status, this.bytes, backend?.id ?? '');

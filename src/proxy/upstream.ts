@@ -32,17 +32,17 @@ export class Upstream {
     return this.list;
   }
 
-  /** Pick a backend for a new request, or undefined when none is eligible. O(n). */
-  pick(): Backend | undefined {
-    return this.balancer.pick(this.list);
+  /** Pick a backend for a new request (`key` for the hashing algorithms), or undefined when none is eligible. */
+  pick(key?: string): Backend | undefined {
+    return this.balancer.pick(this.list, key);
   }
 
-  /** Pick, skipping `exclude` (a backend that already failed this request); falls back to undefined. */
-  pickExcept(exclude: Backend): Backend | undefined {
+  /** Pick with the same key, skipping `exclude` (a backend that already failed this request). */
+  pickExcept(exclude: Backend, key?: string): Backend | undefined {
     const saved = exclude.state;
     exclude.state = 'maint';
     try {
-      return this.balancer.pick(this.list);
+      return this.balancer.pick(this.list, key);
     } finally {
       if (this.byId.get(exclude.id) === exclude) exclude.state = saved;
     }

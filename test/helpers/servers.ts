@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createBalancer } from '../../src/proxy/balancers/index.js';
+import { createBalancer, type AlgorithmName } from '../../src/proxy/balancers/index.js';
+import { createHashKey, type HashKeySpec } from '../../src/proxy/hash-key.js';
 import { createProxyHandler, type ProxyObserver } from '../../src/proxy/forward.js';
 import { closeServer, listenProxy } from '../../src/proxy/server.js';
 import { Upstream } from '../../src/proxy/upstream.js';
@@ -22,15 +23,20 @@ export async function startServer(handler: (req: IncomingMessage, res: ServerRes
 }
 
 /** prescale's proxy on 127.0.0.1:0 in front of `urls` (all ready and healthy). */
-export async function startProxy(urls: string[], options: { firstByteTimeoutMs?: number; connectTimeoutMs?: number; retries?: number; observer?: ProxyObserver } = {}) {
-  const upstream = new Upstream(createBalancer('round-robin'), {
+export async function startProxy(urls: string[], options: { firstByteTimeoutMs?: number; connectTimeoutMs?: number; retries?: number; observer?: ProxyObserver; algorithm?: AlgorithmName; hashKey?: HashKeySpec } = {}) {
+  const upstream = new Upstream(createBalancer(options.algorithm ?? 'round-robin'), {
     connectTimeoutMs: options.connectTimeoutMs ?? 1000,
     firstByteTimeoutMs: options.firstByteTimeoutMs ?? 5000,
     idleTimeoutMs: 5000,
     keepAliveConnections: 16,
   });
   urls.forEach((url, i) => upstream.add(`b${i + 1}`, url, 1, 'ready', true));
-  const handler = createProxyHandler({ upstream, retries: options.retries ?? 1, ...(options.observer ? { observer: options.observer } : {}) });
+  const handler = createProxyHandler({
+    upstream,
+    retries: options.retries ?? 1,
+    ...(options.observer ? { observer: options.observer } : {}),
+    ...(options.hashKey ? { hashKey: createHashKey(options.hashKey) } : {}),
+  });
   const { server, port } = await listenProxy(handler, { host: '127.0.0.1', port: 0 });
   return {
     upstream,

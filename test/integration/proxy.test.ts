@@ -115,6 +115,36 @@ describe('proxy: forwarding', () => {
   });
 });
 
+describe('proxy: balancing through real sockets', () => {
+  it.each(['ring-hash', 'maglev'] as const)('%s sends every request with the same header key to the same backend', async (algorithm) => {
+    const backends = await Promise.all([0, 1, 2].map((i) => track(startServer((req, res) => {
+      req.resume();
+      res.end(String(i));
+    }))));
+    const proxy = await track(startProxy(backends.map((b) => b.url), { algorithm, hashKey: { source: 'header', name: 'x-user' } }));
+    const servedBy = new Map<string, Set<string>>();
+    for (let i = 0; i < 60; i++) {
+      const user = `user-${i % 12}`;
+      const res = await request(proxy.url, { headers: { 'x-user': user } });
+      const b = await res.body.text();
+      servedBy.set(user, (servedBy.get(user) ?? new Set()).add(b));
+    }
+    for (const set of servedBy.values()) expect(set.size).toBe(1);
+    expect(new Set([...servedBy.values()].map((s) => [...s][0])).size).toBeGreaterThan(1);
+  });
+
+  it('p2c spreads load across backends', async () => {
+    const backends = await Promise.all([0, 1].map((i) => track(startServer((req, res) => {
+      req.resume();
+      res.end(String(i));
+    }))));
+    const proxy = await track(startProxy(backends.map((b) => b.url), { algorithm: 'p2c' }));
+    const seen = new Set<string>();
+    for (let i = 0; i < 40; i++) seen.add(await (await request(proxy.url)).body.text());
+    expect(seen).toEqual(new Set(['0', '1']));
+  });
+});
+
 describe('proxy: errors map to 502, 503 and 504 with a stable code', () => {
   it('502 PRESCALE_ERR_UPSTREAM_CONNECT when the backend refuses connections', async () => {
     const proxy = await track(startProxy([`http://127.0.0.1:${await deadPort()}`]));

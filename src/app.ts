@@ -9,6 +9,7 @@ import { createHashKey } from './proxy/hash-key.js';
 import { HealthChecker } from './proxy/health-check.js';
 import { closeServer, listenProxy } from './proxy/server.js';
 import { createTrafficRecorder } from './proxy/traffic-recorder.js';
+import { OutlierDetector } from './proxy/outlier-detection.js';
 import { Upstream } from './proxy/upstream.js';
 import { ControlLoop, type BalancerControl, type TickReport } from './scaler/control-loop.js';
 import type { CapacityProvider } from './scaler/provider.js';
@@ -50,15 +51,20 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
   const logger = options.logger ?? pino({ level: config.log.level });
   const up = config.upstream;
   const balancerOptions = up.boundedLoadFactor === undefined ? {} : { boundedLoadFactor: up.boundedLoadFactor };
+  const group = { panic: false };
   const upstream = new Upstream(createBalancer(up.algorithm, balancerOptions), {
+    group,
+    slowStart: up.slowStart,
     connectTimeoutMs: up.connectTimeoutMs,
     firstByteTimeoutMs: up.firstByteTimeoutMs,
     idleTimeoutMs: up.idleTimeoutMs,
     keepAliveConnections: up.keepAliveConnections,
   });
+  const outlier = new OutlierDetector(up.passiveHealth, group, () => upstream.backends);
   const health = new HealthChecker(up.healthCheck, (id, healthy) => {
     const backend = upstream.get(id);
-    if (backend) backend.healthy = healthy;
+    backend?.setHealthy(healthy);
+    outlier.updatePanic();
     logger.info({ backend: id, healthy }, healthy ? 'backend passed health checks' : 'backend failed health checks');
   });
   for (const [i, b] of up.backends.entries()) {
@@ -77,6 +83,7 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
     upstream,
     retries: up.retries,
     observer: createTrafficRecorder(series, metrics.requestDuration),
+    outlier,
     ...(KEYED_ALGORITHMS.has(up.algorithm) ? { hashKey: createHashKey(up.hashKey) } : {}),
   });
 
@@ -94,12 +101,14 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
     admit(id, url) {
       upstream.add(id, url, 1, 'ready', false);
       health.add(id, url);
+      outlier.updatePanic();
     },
     ids: () => upstream.backends.map((b) => b.id),
     readyCount: () => upstream.readyCount(),
     async drainAndRemove(id, drainTimeoutMs) {
       const result = await upstream.drainAndRemove(id, drainTimeoutMs);
       health.remove(id);
+      outlier.updatePanic();
       return result;
     },
   };

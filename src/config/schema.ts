@@ -26,6 +26,25 @@ const healthCheck = z.strictObject({
   fall: z.number().int().min(1).default(3),
 });
 
+/** Passive health: nginx max_fails/fail_timeout and Envoy outlier detection (src/proxy/outlier-detection.ts). */
+const passiveHealth = z.strictObject({
+  maxFails: z.number().int().min(0).default(1),
+  failTimeoutMs: duration.default(10_000),
+  consecutive5xx: z.number().int().min(0).default(5),
+  consecutiveGatewayFailures: z.number().int().min(0).default(5),
+  baseEjectionMs: duration.default(30_000),
+  maxEjectionMs: duration.default(300_000),
+  maxEjectionPercent: z.number().min(0).max(100).default(10),
+  panicThresholdPercent: z.number().min(0).max(100).default(50),
+});
+
+/** Slow start, Envoy's slow_start_config (src/proxy/backend.ts); windowMs 0 turns it off. */
+const slowStart = z.strictObject({
+  windowMs: duration.default(0),
+  aggression: z.number().positive().default(1),
+  minWeightPercent: z.number().min(0).max(100).default(10),
+});
+
 const upstream = z.strictObject({
   algorithm: z.enum(ALGORITHM_NAMES).default('p2c'),
   /** What ip-hash, ring-hash and maglev hash: the client address, a header, a cookie or the path. */
@@ -42,6 +61,8 @@ const upstream = z.strictObject({
   keepAliveConnections: z.number().int().min(1).default(64),
   retries: z.number().int().min(0).max(5).default(1),
   healthCheck: healthCheck.default(healthCheck.parse({})),
+  passiveHealth: passiveHealth.default(passiveHealth.parse({})),
+  slowStart: slowStart.default(slowStart.parse({})),
 });
 
 const series = z.strictObject({

@@ -8,6 +8,22 @@ import { Pool } from 'undici';
  */
 export type BackendState = 'ready' | 'drain' | 'maint';
 
+/**
+ * Slow start, Envoy's `slow_start_config`: for `windowMs` after a backend is admitted or comes
+ * back healthy its effective weight is weight × max(minWeightPercent / 100, t^(1 / aggression)),
+ * with t = max(elapsed, 1 ms) / windowMs, so a cold instance is not flooded.
+ */
+export interface SlowStartOptions {
+  windowMs: number;
+  aggression: number;
+  minWeightPercent: number;
+}
+
+/** State shared by every backend of one upstream: Envoy's panic mode, where all backends take traffic. */
+export interface UpstreamGroupState {
+  panic: boolean;
+}
+
 export interface BackendOptions {
   id: string;
   url: string;
@@ -16,6 +32,10 @@ export interface BackendOptions {
   firstByteTimeoutMs: number;
   idleTimeoutMs: number;
   keepAliveConnections: number;
+  slowStart?: SlowStartOptions | undefined;
+  group?: UpstreamGroupState | undefined;
+  /** Clock for slow start, epoch ms; default Date.now. */
+  nowMs?: (() => number) | undefined;
 }
 
 /**
@@ -44,12 +64,31 @@ export class Backend {
   peakEwmaDecayMs = 10_000;
   /** Finished requests by status class: index 0 = no response (proxy error), 1..5 = 1xx..5xx. */
   readonly responses = [0, 0, 0, 0, 0, 0];
+  /** Passive ejection: ejected until this time (epoch ms), 0 when not ejected. */
+  ejectedUntilMs = 0;
+  /** Times this backend has been ejected (Envoy grows the ejection time with it). */
+  ejections = 0;
+  /** Consecutive 5xx responses and consecutive gateway failures (502/503/504, connect errors). */
+  consecutive5xx = 0;
+  consecutiveGatewayFailures = 0;
+  /** nginx max_fails: failures counted since `failWindowStartMs`. */
+  fails = 0;
+  failWindowStartMs = 0;
+  /** Start of the current slow-start ramp (epoch ms); meaningful while `slowStarting`. */
+  slowStartFromMs = 0;
+  slowStarting = false;
+  private readonly slowStart: SlowStartOptions | undefined;
+  private readonly group: UpstreamGroupState;
+  private readonly nowMs: () => number;
   private drainWaiters: Array<() => void> = [];
 
   constructor(options: BackendOptions) {
     this.id = options.id;
     this.url = options.url;
     this.weight = options.weight;
+    this.slowStart = options.slowStart !== undefined && options.slowStart.windowMs > 0 ? options.slowStart : undefined;
+    this.group = options.group ?? { panic: false };
+    this.nowMs = options.nowMs ?? Date.now;
     this.pool = new Pool(options.url, {
       connections: options.keepAliveConnections,
       connect: { timeout: options.connectTimeoutMs },
@@ -60,17 +99,47 @@ export class Backend {
     });
   }
 
-  /** True when the balancer may send a new request here. */
+  /**
+   * True when the balancer may send a new request here: ready, weight > 0, and healthy and not
+   * ejected, unless the upstream is in panic mode (then health is ignored, as in Envoy).
+   */
   get eligible(): boolean {
-    return this.state === 'ready' && this.healthy && this.weight > 0;
+    return this.state === 'ready' && this.weight > 0 && ((this.healthy && this.ejectedUntilMs === 0) || this.group.panic);
+  }
+
+  /** Healthy and not ejected (what the panic threshold counts). */
+  get available(): boolean {
+    return this.healthy && this.ejectedUntilMs === 0;
   }
 
   /**
-   * The weight weight-aware balancers use now. Equal to `weight` for now; slow start will ramp
-   * it from a fraction of `weight` up to `weight` after a backend is admitted.
+   * The weight weight-aware balancers use now: `weight`, ramped during slow start (Envoy's
+   * formula, see SlowStartOptions). O(1); reads the clock only while a ramp runs.
    */
   get effectiveWeight(): number {
-    return this.weight;
+    if (!this.slowStarting || this.slowStart === undefined) return this.weight;
+    const elapsedMs = this.nowMs() - this.slowStartFromMs;
+    const { windowMs, aggression, minWeightPercent } = this.slowStart;
+    if (elapsedMs >= windowMs) {
+      this.slowStarting = false;
+      return this.weight;
+    }
+    const t = Math.max(elapsedMs, 1) / windowMs;
+    const factor = aggression === 1 ? t : t ** (1 / aggression);
+    return this.weight * Math.max(minWeightPercent / 100, factor);
+  }
+
+  /** Set health from the checker; coming back healthy starts a slow-start ramp. */
+  setHealthy(healthy: boolean): void {
+    if (healthy && !this.healthy) this.beginSlowStart();
+    this.healthy = healthy;
+  }
+
+  /** Begin a slow-start ramp now (no-op when slow start is off). */
+  beginSlowStart(): void {
+    if (this.slowStart === undefined) return;
+    this.slowStartFromMs = this.nowMs();
+    this.slowStarting = true;
   }
 
   /**

@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import type { Backend } from './backend.js';
 import { sendError, upstreamErrorCode } from './error-response.js';
 import { connectionTokens, isHopByHop } from './hop-by-hop.js';
+import type { OutlierDetector } from './outlier-detection.js';
 import type { Upstream } from './upstream.js';
 
 /** What the proxy reports about each request; the traffic recorder and metrics implement it. */
@@ -26,12 +27,17 @@ export interface ProxyHandlerOptions {
   proto?: 'http' | 'https';
   /** Balancing key of a request, for ip-hash, ring-hash and maglev (see hash-key.ts); omit for the others. */
   hashKey?: (req: IncomingMessage) => string | undefined;
+  /** Passive health: request outcomes eject failing backends (outlier-detection.ts). */
+  outlier?: OutlierDetector;
 }
 
 /** Express-compatible `(req, res, next)`; errors are answered here, never passed to `next`. */
 export type ProxyHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+/** Envoy's default retry budget: 20% of active requests, at least 3 concurrent retries. */
+const RETRY_BUDGET_SHARE = 0.2;
+const RETRY_BUDGET_MIN = 3;
 const NOOP_OBSERVER: ProxyObserver = { requestStarted() {}, requestFinished() {} };
 const timeOrigin = performance.timeOrigin;
 
@@ -53,7 +59,9 @@ export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
     retries: options.retries,
     proto: options.proto ?? 'http',
     hashKey: options.hashKey,
+    outlier: options.outlier,
     inFlight: 0,
+    retriesInFlight: 0,
   };
   return function prescaleProxy(req, res) {
     const exchange = new Exchange(ctx, req, res);
@@ -67,7 +75,9 @@ interface ProxyContext {
   retries: number;
   proto: string;
   hashKey: ((req: IncomingMessage) => string | undefined) | undefined;
+  outlier: OutlierDetector | undefined;
   inFlight: number;
+  retriesInFlight: number;
 }
 
 /** One client request and its (possibly retried) upstream attempt: an undici dispatch handler. */
@@ -82,6 +92,10 @@ class Exchange implements Dispatcher.DispatchHandler {
   private responseStarted = false;
   private readonly hasBody: boolean;
   private key: string | undefined;
+  /** The current backend failed to answer (already counted by passive health). */
+  private localFailure = false;
+  /** This request holds one unit of the retry budget. */
+  private retried = false;
 
   constructor(
     private readonly ctx: ProxyContext,
@@ -97,6 +111,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     ctx.inFlight++;
     ctx.observer.requestStarted(ctx.inFlight, timeOrigin + this.startPerf);
     this.res.once('close', this.onClientClose);
+    ctx.outlier?.refresh(timeOrigin + this.startPerf);
     if (ctx.hashKey !== undefined) this.key = ctx.hashKey(this.req);
     this.send(ctx.upstream.pick(this.key));
   }
@@ -215,7 +230,15 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.finish(this.res.statusCode);
       return;
     }
-    if (backend !== undefined && this.canRetry()) {
+    const code = upstreamErrorCode(err);
+    if (backend !== undefined) this.ctx.outlier?.record(backend, code === 'PRESCALE_ERR_UPSTREAM_TIMEOUT' ? 'timeout' : 'connect', timeOrigin + performance.now());
+    this.localFailure = true;
+    if (backend !== undefined && this.canRetry(code === 'PRESCALE_ERR_UPSTREAM_TIMEOUT')) {
+      this.localFailure = false;
+      if (!this.retried) {
+        this.retried = true;
+        this.ctx.retriesInFlight++;
+      }
       backend.responses[0]!++;
       backend.release();
       this.abortUpstream = null;
@@ -223,14 +246,22 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.send(this.ctx.upstream.pickExcept(backend, this.key));
       return;
     }
-    const code = upstreamErrorCode(err);
     this.fail(code, code === 'PRESCALE_ERR_UPSTREAM_TIMEOUT' ? 'the backend did not answer in time' : 'the backend connection failed');
   }
 
   // ---- helpers ----
 
-  private canRetry(): boolean {
-    return this.tries <= this.ctx.retries && !this.hasBody && IDEMPOTENT.has(this.req.method ?? '') && this.ctx.upstream.backends.length > 1;
+  /**
+   * Retry only idempotent requests without a body (RFC 9110 §9.2.2: nothing was consumed that
+   * could not be sent again), within `retries` extra tries. Retries after a timeout also stay
+   * within Envoy's retry budget (retries in flight under max(3, 20% of active requests)), since
+   * a slow backend may be an overloaded fleet that a retry storm would sink. A refused or broken
+   * connection is not budgeted: the backend that failed is gone, and the retry goes elsewhere.
+   */
+  private canRetry(afterTimeout: boolean): boolean {
+    const ctx = this.ctx;
+    if (this.tries > ctx.retries || this.hasBody || !IDEMPOTENT.has(this.req.method ?? '') || ctx.upstream.backends.length < 2) return false;
+    return !afterTimeout || this.retried || ctx.retriesInFlight < Math.max(RETRY_BUDGET_MIN, ctx.inFlight * RETRY_BUDGET_SHARE);
   }
 
   private readonly onClientDrain = (): void => {
@@ -254,11 +285,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.done = true;
     const ctx = this.ctx;
     ctx.inFlight--;
+    if (this.retried) ctx.retriesInFlight--;
     const backend = this.backend;
     const latencyMs = performance.now() - this.startPerf;
     if (backend !== undefined) {
       backend.responses[status >= 100 && status < 600 ? (status / 100) | 0 : 0]!++;
       backend.observeLatency(latencyMs, timeOrigin + this.startPerf + latencyMs);
+      if (!this.localFailure && status !== 499) ctx.outlier?.record(backend, status, timeOrigin + this.startPerf + latencyMs);
       backend.release();
     }
     ctx.observer.requestFinished(timeOrigin + this.startPerf, latencyMs, status, this.bytes, backend?.id ?? '');

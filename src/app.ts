@@ -55,6 +55,7 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
   const upstream = new Upstream(createBalancer(up.algorithm, balancerOptions), {
     group,
     slowStart: up.slowStart,
+    maxConns: up.maxConnsPerBackend,
     connectTimeoutMs: up.connectTimeoutMs,
     firstByteTimeoutMs: up.firstByteTimeoutMs,
     idleTimeoutMs: up.idleTimeoutMs,
@@ -84,6 +85,7 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
     retries: up.retries,
     observer: createTrafficRecorder(series, metrics.requestDuration),
     outlier,
+    queue: { limit: up.queueLimit, timeoutMs: up.queueTimeoutMs },
     ...(KEYED_ALGORITHMS.has(up.algorithm) ? { hashKey: createHashKey(up.hashKey) } : {}),
   });
 

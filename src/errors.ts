@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   PRESCALE_ERR_CONFIG: 'configuration file is invalid',
   PRESCALE_ERR_TRACE: 'trace CSV is missing or malformed',
   PRESCALE_ERR_NO_HEALTHY_BACKEND: 'no backend is ready to take the request',
+  PRESCALE_ERR_QUEUE_TIMEOUT: 'every backend was at maxConns and the request waited in the queue too long, or the queue was full',
   PRESCALE_ERR_UPSTREAM_CONNECT: 'connecting to the backend failed or the connection broke',
   PRESCALE_ERR_UPSTREAM_TIMEOUT: 'the backend did not answer in time',
   PRESCALE_ERR_PROVIDER: 'the capacity provider failed to act',

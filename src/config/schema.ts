@@ -60,6 +60,10 @@ const upstream = z.strictObject({
   idleTimeoutMs: duration.default(60_000),
   keepAliveConnections: z.number().int().min(1).default(64),
   retries: z.number().int().min(0).max(5).default(1),
+  /** HAProxy `maxconn` per server (0 = unlimited); when all are full, requests queue. */
+  maxConnsPerBackend: z.number().int().min(0).default(0),
+  queueLimit: z.number().int().min(0).default(1024),
+  queueTimeoutMs: duration.default(5_000),
   healthCheck: healthCheck.default(healthCheck.parse({})),
   passiveHealth: passiveHealth.default(passiveHealth.parse({})),
   slowStart: slowStart.default(slowStart.parse({})),

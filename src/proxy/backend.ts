@@ -34,6 +34,8 @@ export interface BackendOptions {
   keepAliveConnections: number;
   slowStart?: SlowStartOptions | undefined;
   group?: UpstreamGroupState | undefined;
+  /** HAProxy `maxconn` per server: requests in flight at most; 0 = unlimited. A full backend is skipped. */
+  maxConns?: number | undefined;
   /** Clock for slow start, epoch ms; default Date.now. */
   nowMs?: (() => number) | undefined;
 }
@@ -77,6 +79,7 @@ export class Backend {
   /** Start of the current slow-start ramp (epoch ms); meaningful while `slowStarting`. */
   slowStartFromMs = 0;
   slowStarting = false;
+  readonly maxConns: number;
   private readonly slowStart: SlowStartOptions | undefined;
   private readonly group: UpstreamGroupState;
   private readonly nowMs: () => number;
@@ -88,6 +91,7 @@ export class Backend {
     this.weight = options.weight;
     this.slowStart = options.slowStart !== undefined && options.slowStart.windowMs > 0 ? options.slowStart : undefined;
     this.group = options.group ?? { panic: false };
+    this.maxConns = options.maxConns ?? 0;
     this.nowMs = options.nowMs ?? Date.now;
     this.pool = new Pool(options.url, {
       connections: options.keepAliveConnections,
@@ -100,11 +104,17 @@ export class Backend {
   }
 
   /**
-   * True when the balancer may send a new request here: ready, weight > 0, and healthy and not
-   * ejected, unless the upstream is in panic mode (then health is ignored, as in Envoy).
+   * True when the balancer may send a new request here: ready, weight > 0, below `maxConns`,
+   * and healthy and not ejected, unless the upstream is in panic mode (then health is ignored,
+   * as in Envoy).
    */
   get eligible(): boolean {
-    return this.state === 'ready' && this.weight > 0 && ((this.healthy && this.ejectedUntilMs === 0) || this.group.panic);
+    return this.state === 'ready' && this.weight > 0 && (this.maxConns === 0 || this.inFlight < this.maxConns) && ((this.healthy && this.ejectedUntilMs === 0) || this.group.panic);
+  }
+
+  /** Would take traffic but for `maxConns` (its requests wait in the upstream queue). */
+  get full(): boolean {
+    return this.maxConns !== 0 && this.inFlight >= this.maxConns && this.state === 'ready' && this.weight > 0 && ((this.healthy && this.ejectedUntilMs === 0) || this.group.panic);
   }
 
   /** Healthy and not ejected (what the panic threshold counts). */

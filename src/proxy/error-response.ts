@@ -10,6 +10,7 @@ import type { ErrorCode } from '../errors.js';
 export const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   PRESCALE_ERR_UPSTREAM_CONNECT: 502,
   PRESCALE_ERR_NO_HEALTHY_BACKEND: 503,
+  PRESCALE_ERR_QUEUE_TIMEOUT: 503,
   PRESCALE_ERR_UPSTREAM_TIMEOUT: 504,
 };
 

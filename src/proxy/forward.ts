@@ -29,6 +29,11 @@ export interface ProxyHandlerOptions {
   hashKey?: (req: IncomingMessage) => string | undefined;
   /** Passive health: request outcomes eject failing backends (outlier-detection.ts). */
   outlier?: OutlierDetector;
+  /**
+   * When every backend is at its maxConns, requests wait in one FIFO queue of at most
+   * `limit` entries for `timeoutMs` (HAProxy's backend queue and `timeout queue`), then 503.
+   */
+  queue?: { limit: number; timeoutMs: number };
 }
 
 /** Express-compatible `(req, res, next)`; errors are answered here, never passed to `next`. */
@@ -62,6 +67,9 @@ export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
     outlier: options.outlier,
     inFlight: 0,
     retriesInFlight: 0,
+    queue: [],
+    queueLimit: options.queue?.limit ?? 0,
+    queueTimeoutMs: options.queue?.timeoutMs ?? 0,
   };
   return function prescaleProxy(req, res) {
     const exchange = new Exchange(ctx, req, res);
@@ -78,6 +86,27 @@ interface ProxyContext {
   outlier: OutlierDetector | undefined;
   inFlight: number;
   retriesInFlight: number;
+  /** Requests waiting for a backend below its maxConns, oldest first. */
+  queue: Exchange[];
+  queueLimit: number;
+  queueTimeoutMs: number;
+}
+
+/** Some backend would take traffic but for maxConns. O(n). */
+function anyFull(upstream: Upstream): boolean {
+  for (const b of upstream.backends) if (b.full) return true;
+  return false;
+}
+
+/** A request finished and freed a slot: hand backends to queued requests, oldest first. */
+function dispatchQueued(ctx: ProxyContext): void {
+  while (ctx.queue.length > 0) {
+    const next = ctx.queue[0] as Exchange;
+    const backend = ctx.upstream.pick(next.key);
+    if (backend === undefined) return;
+    ctx.queue.shift();
+    next.dequeued(backend);
+  }
 }
 
 /** One client request and its (possibly retried) upstream attempt: an undici dispatch handler. */
@@ -91,7 +120,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private done = false;
   private responseStarted = false;
   private readonly hasBody: boolean;
-  private key: string | undefined;
+  key: string | undefined;
+  private queueTimer: NodeJS.Timeout | null = null;
   /** The current backend failed to answer (already counted by passive health). */
   private localFailure = false;
   /** This request holds one unit of the retry budget. */
@@ -118,6 +148,16 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   private send(backend: Backend | undefined): void {
     if (backend === undefined) {
+      const ctx = this.ctx;
+      if (ctx.queueLimit > 0 && anyFull(ctx.upstream)) {
+        if (ctx.queue.length >= ctx.queueLimit) {
+          this.fail('PRESCALE_ERR_QUEUE_TIMEOUT', `every backend is at maxConns and the queue is full (${ctx.queueLimit})`);
+          return;
+        }
+        ctx.queue.push(this);
+        this.queueTimer = setTimeout(this.onQueueTimeout, ctx.queueTimeoutMs);
+        return;
+      }
       this.fail('PRESCALE_ERR_NO_HEALTHY_BACKEND', 'no healthy backend is available');
       return;
     }
@@ -251,6 +291,21 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   // ---- helpers ----
 
+  /** Leave the queue with a backend that has a free slot. */
+  dequeued(backend: Backend): void {
+    if (this.queueTimer !== null) clearTimeout(this.queueTimer);
+    this.queueTimer = null;
+    if (this.done) return;
+    this.send(backend);
+  }
+
+  private readonly onQueueTimeout = (): void => {
+    this.queueTimer = null;
+    const i = this.ctx.queue.indexOf(this);
+    if (i >= 0) this.ctx.queue.splice(i, 1);
+    this.fail('PRESCALE_ERR_QUEUE_TIMEOUT', `every backend stayed at maxConns for ${this.ctx.queueTimeoutMs} ms`);
+  };
+
   /**
    * Retry only idempotent requests without a body (RFC 9110 §9.2.2: nothing was consumed that
    * could not be sent again), within `retries` extra tries. Retries after a timeout also stay
@@ -286,6 +341,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     const ctx = this.ctx;
     ctx.inFlight--;
     if (this.retried) ctx.retriesInFlight--;
+    if (this.queueTimer !== null) {
+      // the client left while queued
+      clearTimeout(this.queueTimer);
+      this.queueTimer = null;
+      const i = ctx.queue.indexOf(this);
+      if (i >= 0) ctx.queue.splice(i, 1);
+    }
     const backend = this.backend;
     const latencyMs = performance.now() - this.startPerf;
     if (backend !== undefined) {
@@ -293,6 +355,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       backend.observeLatency(latencyMs, timeOrigin + this.startPerf + latencyMs);
       if (!this.localFailure && status !== 499) ctx.outlier?.record(backend, status, timeOrigin + this.startPerf + latencyMs);
       backend.release();
+      if (ctx.queue.length > 0) dispatchQueued(ctx);
     }
     ctx.observer.requestFinished(timeOrigin + this.startPerf, latencyMs, status, this.bytes, backend?.id ?? '');
   }

@@ -23,12 +23,13 @@ export async function startServer(handler: (req: IncomingMessage, res: ServerRes
 }
 
 /** prescale's proxy on 127.0.0.1:0 in front of `urls` (all ready and healthy). */
-export async function startProxy(urls: string[], options: { firstByteTimeoutMs?: number; connectTimeoutMs?: number; retries?: number; observer?: ProxyObserver; algorithm?: AlgorithmName; hashKey?: HashKeySpec } = {}) {
+export async function startProxy(urls: string[], options: { firstByteTimeoutMs?: number; connectTimeoutMs?: number; retries?: number; observer?: ProxyObserver; algorithm?: AlgorithmName; hashKey?: HashKeySpec; maxConns?: number; queue?: { limit: number; timeoutMs: number } } = {}) {
   const upstream = new Upstream(createBalancer(options.algorithm ?? 'round-robin'), {
     connectTimeoutMs: options.connectTimeoutMs ?? 1000,
     firstByteTimeoutMs: options.firstByteTimeoutMs ?? 5000,
     idleTimeoutMs: 5000,
     keepAliveConnections: 16,
+    maxConns: options.maxConns,
   });
   urls.forEach((url, i) => upstream.add(`b${i + 1}`, url, 1, 'ready', true));
   const handler = createProxyHandler({
@@ -36,6 +37,7 @@ export async function startProxy(urls: string[], options: { firstByteTimeoutMs?:
     retries: options.retries ?? 1,
     ...(options.observer ? { observer: options.observer } : {}),
     ...(options.hashKey ? { hashKey: createHashKey(options.hashKey) } : {}),
+    ...(options.queue ? { queue: options.queue } : {}),
   });
   const { server, port } = await listenProxy(handler, { host: '127.0.0.1', port: 0 });
   return {

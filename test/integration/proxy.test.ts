@@ -145,6 +145,34 @@ describe('proxy: balancing through real sockets', () => {
   });
 });
 
+describe('proxy: maxConns per backend with a bounded queue (HAProxy maxconn / timeout queue)', () => {
+  const slow = () => startServer((req, res) => {
+    req.resume();
+    setTimeout(() => res.end('done'), 150);
+  });
+
+  it('queues requests beyond maxConns and serves them in turn', async () => {
+    const backend = await track(slow());
+    const proxy = await track(startProxy([backend.url], { maxConns: 1, queue: { limit: 10, timeoutMs: 5000 } }));
+    const started = Date.now();
+    const results = await Promise.all([0, 1, 2].map(async () => (await request(proxy.url)).statusCode));
+    expect(results).toEqual([200, 200, 200]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400); // served one at a time
+  });
+
+  it('answers 503 PRESCALE_ERR_QUEUE_TIMEOUT after the queue timeout and when the queue is full', async () => {
+    const backend = await track(slow());
+    const proxy = await track(startProxy([backend.url], { maxConns: 1, queue: { limit: 1, timeoutMs: 60 } }));
+    const responses = await Promise.all([0, 1, 2].map(async () => {
+      const r = await request(proxy.url);
+      const body = await r.body.text();
+      return [r.statusCode, r.statusCode === 503 ? (JSON.parse(body) as { error: { code: string } }).error.code : body] as const;
+    }));
+    expect(responses.filter(([s]) => s === 200)).toHaveLength(1);
+    expect(responses.filter(([s, code]) => s === 503 && code === 'PRESCALE_ERR_QUEUE_TIMEOUT')).toHaveLength(2);
+  });
+});
+
 describe('proxy: errors map to 502, 503 and 504 with a stable code', () => {
   it('502 PRESCALE_ERR_UPSTREAM_CONNECT when the backend refuses connections', async () => {
     const proxy = await track(startProxy([`http://127.0.0.1:${await deadPort()}`]));

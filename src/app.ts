@@ -3,14 +3,11 @@ import { createAdminApp, listenAdmin } from './admin/admin-server.js';
 import type { Config } from './config/schema.js';
 import { Forecaster, createModel } from './forecast/forecaster.js';
 import { Metrics } from './metrics/metrics.js';
-import { KEYED_ALGORITHMS, createBalancer } from './proxy/balancers/index.js';
-import { createProxyHandler } from './proxy/forward.js';
-import { createHashKey } from './proxy/hash-key.js';
-import { HealthChecker } from './proxy/health-check.js';
 import { closeServer, listenProxy } from './proxy/server.js';
 import { createTrafficRecorder } from './proxy/traffic-recorder.js';
-import { OutlierDetector } from './proxy/outlier-detection.js';
-import { Upstream } from './proxy/upstream.js';
+import type { Upstream } from './proxy/upstream.js';
+import { Pool } from './proxy/pool.js';
+import { createRouter } from './proxy/router.js';
 import { ControlLoop, type BalancerControl, type TickReport } from './scaler/control-loop.js';
 import type { CapacityProvider } from './scaler/provider.js';
 import { LocalProcessProvider } from './scaler/providers/local-process.js';
@@ -49,45 +46,19 @@ export interface App {
  */
 export async function startApp(config: Readonly<Config>, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? pino({ level: config.log.level });
-  const up = config.upstream;
-  const balancerOptions = up.boundedLoadFactor === undefined ? {} : { boundedLoadFactor: up.boundedLoadFactor };
-  const group = { panic: false };
-  const upstream = new Upstream(createBalancer(up.algorithm, balancerOptions), {
-    group,
-    slowStart: up.slowStart,
-    maxConns: up.maxConnsPerBackend,
-    connectTimeoutMs: up.connectTimeoutMs,
-    firstByteTimeoutMs: up.firstByteTimeoutMs,
-    idleTimeoutMs: up.idleTimeoutMs,
-    keepAliveConnections: up.keepAliveConnections,
-  });
-  const outlier = new OutlierDetector(up.passiveHealth, group, () => upstream.backends);
-  const health = new HealthChecker(up.healthCheck, (id, healthy) => {
-    const backend = upstream.get(id);
-    backend?.setHealthy(healthy);
-    outlier.updatePanic();
-    logger.info({ backend: id, healthy }, healthy ? 'backend passed health checks' : 'backend failed health checks');
-  });
-  for (const [i, b] of up.backends.entries()) {
-    upstream.add(`static-${i + 1}`, b.url, b.weight, 'ready', false);
-    health.add(`static-${i + 1}`, b.url);
-  }
-
   const series = new TrafficSeries({ intervalMs: config.series.intervalMs, capacity: config.series.capacity });
   const nowBoundary = Math.floor(Date.now() / config.series.intervalMs) * config.series.intervalMs;
   const seed = options.seedHistory ?? (await historyFromLog(config, nowBoundary, logger));
   if (seed.length > 0) series.seed(seed, nowBoundary);
   const trafficLog = new TrafficLog({ dir: config.series.logDir });
 
-  const metrics = new Metrics(upstream, () => upstream.backends.reduce((sum, b) => sum + b.inFlight, 0));
-  const proxy = createProxyHandler({
-    upstream,
-    retries: up.retries,
-    observer: createTrafficRecorder(series, metrics.requestDuration),
-    outlier,
-    queue: { limit: up.queueLimit, timeoutMs: up.queueTimeoutMs },
-    ...(KEYED_ALGORITHMS.has(up.algorithm) ? { hashKey: createHashKey(up.hashKey) } : {}),
-  });
+  const pools: Pool[] = [];
+  const metrics = new Metrics(() => (pools.length === 1 ? (pools[0] as Pool).upstream.backends : pools.flatMap((p) => p.upstream.backends)));
+  const recorder = createTrafficRecorder(series, metrics.requestDuration);
+  const pool = new Pool('default', config.upstream, recorder, logger);
+  pools.push(pool, ...Object.entries(config.pools).map(([name, c]) => new Pool(name, c, recorder, logger)));
+  const upstream = pool.upstream;
+  const proxy = createRouter(config.routes, new Map(pools.map((p) => [p.name, p.handler])), pool.handler);
 
   const provider = buildProvider(config, logger);
   const seasonLength = config.forecast.seasonLengthIntervals ?? Math.max(2, Math.round(86_400_000 / config.series.intervalMs));
@@ -100,19 +71,10 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
     reselectEvery: 10,
   });
   const balancer: BalancerControl = {
-    admit(id, url) {
-      upstream.add(id, url, 1, 'ready', false);
-      health.add(id, url);
-      outlier.updatePanic();
-    },
+    admit: (id, url) => pool.admit(id, url),
     ids: () => upstream.backends.map((b) => b.id),
     readyCount: () => upstream.readyCount(),
-    async drainAndRemove(id, drainTimeoutMs) {
-      const result = await upstream.drainAndRemove(id, drainTimeoutMs);
-      health.remove(id);
-      outlier.updatePanic();
-      return result;
-    },
+    drainAndRemove: (id, drainTimeoutMs) => pool.remove(id, drainTimeoutMs),
   };
   const loop = new ControlLoop({
     policy: {
@@ -172,9 +134,8 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
       await loop.stop();
       await closeServer(proxyServer);
       await closeServer(adminServer);
-      health.close();
       await provider?.close();
-      await upstream.close();
+      await Promise.all(pools.map((p) => p.close()));
       await trafficLog.close();
     },
   };

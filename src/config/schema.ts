@@ -69,6 +69,18 @@ const upstream = z.strictObject({
   slowStart: slowStart.default(slowStart.parse({})),
 });
 
+const poolName = z.string().regex(/^[a-z][a-z0-9-]*$/, 'pool names are lower-case letters, digits and dashes');
+
+const route = z.strictObject({
+  match: z.strictObject({
+    host: z.string().min(1).optional(),
+    pathPrefix: z.string().startsWith('/').optional(),
+    methods: z.array(z.string().regex(/^[A-Za-z]+$/)).min(1).optional(),
+    header: z.strictObject({ name: z.string().min(1), value: z.string().optional() }).optional(),
+  }),
+  pool: poolName,
+});
+
 const series = z.strictObject({
   intervalMs: duration.refine((v) => v >= 100, 'interval must be at least 100ms').default(10_000),
   capacity: z.number().int().min(10).default(60_480),
@@ -117,6 +129,9 @@ export const configSchema = z
     listen: listen('0.0.0.0', 8080).default({ host: '0.0.0.0', port: 8080 }),
     admin: listen('127.0.0.1', 9090).default({ host: '127.0.0.1', port: 9090 }),
     upstream: upstream.default(upstream.parse({})),
+    /** Extra static pools for route rules; `upstream` is the pool named "default", the one the scaler sizes. */
+    pools: z.record(poolName, upstream).default({}),
+    routes: z.array(route).default([]),
     series: series.default(series.parse({})),
     forecast: forecast.default(forecast.parse({})),
     scaler,
@@ -126,6 +141,14 @@ export const configSchema = z
   .superRefine((config, ctx) => {
     if (config.scaler.minBackends > config.scaler.maxBackends) {
       ctx.addIssue({ code: 'custom', path: ['scaler', 'minBackends'], message: `minBackends (${config.scaler.minBackends}) is above maxBackends (${config.scaler.maxBackends})` });
+    }
+    config.routes.forEach((r, i) => {
+      if (r.pool !== 'default' && !(r.pool in config.pools)) {
+        ctx.addIssue({ code: 'custom', path: ['routes', i, 'pool'], message: `unknown pool "${r.pool}"; define it under pools or use "default"` });
+      }
+    });
+    for (const [name, p] of Object.entries(config.pools)) {
+      if (p.backends.length === 0) ctx.addIssue({ code: 'custom', path: ['pools', name, 'backends'], message: `pool "${name}" needs at least one backend` });
     }
     if (config.provider.kind === 'static' && config.upstream.backends.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['upstream', 'backends'], message: 'provider "static" needs at least one backend' });

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Upstream } from '../proxy/upstream.js';
+import type { Backend } from '../proxy/backend.js';
 
 /**
  * Every prescale metric, on an injected registry (tests do not share a global one).
@@ -16,7 +16,8 @@ export class Metrics {
   readonly decisions: Counter<'reason'>;
   readonly observedRps: Gauge;
 
-  constructor(upstream: Upstream, inFlight: () => number, registry = new Registry()) {
+  /** @param backends the backends to report, read at scrape time (all pools). */
+  constructor(backends: () => readonly Backend[], registry = new Registry()) {
     this.registry = registry;
     const registers = [registry];
     collectDefaultMetrics({ register: registry, prefix: 'prescale_process_' });
@@ -27,7 +28,7 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const b of upstream.backends) {
+        for (const b of backends()) {
           b.responses.forEach((count, cls) => {
             if (count > 0) this.labels(b.id, `${cls}xx`).inc(count);
           });
@@ -45,7 +46,9 @@ export class Metrics {
       help: 'Requests being proxied now.',
       registers,
       collect() {
-        this.set(inFlight());
+        let n = 0;
+        for (const b of backends()) n += b.inFlight;
+        this.set(n);
       },
     });
     new Gauge({
@@ -55,7 +58,7 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const b of upstream.backends) this.labels(b.id).set(b.eligible ? 1 : 0);
+        for (const b of backends()) this.labels(b.id).set(b.eligible ? 1 : 0);
       },
     });
     new Gauge({
@@ -65,7 +68,7 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const b of upstream.backends) this.labels(b.id).set(b.weight);
+        for (const b of backends()) this.labels(b.id).set(b.weight);
       },
     });
     new Gauge({
@@ -75,7 +78,7 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const b of upstream.backends) this.labels(b.id).set(b.inFlight);
+        for (const b of backends()) this.labels(b.id).set(b.inFlight);
       },
     });
     this.forecastRps = new Gauge({
@@ -95,7 +98,9 @@ export class Metrics {
       help: 'Backends ready to take traffic.',
       registers,
       collect() {
-        this.set(upstream.readyCount());
+        let n = 0;
+        for (const b of backends()) if (b.eligible) n++;
+        this.set(n);
       },
     });
     this.decisions = new Counter({

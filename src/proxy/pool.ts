@@ -1,0 +1,73 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { KEYED_ALGORITHMS, createBalancer } from './balancers/index.js';
+import { createProxyHandler, type ProxyHandler, type ProxyObserver } from './forward.js';
+import { createHashKey } from './hash-key.js';
+import { HealthChecker } from './health-check.js';
+import { OutlierDetector } from './outlier-detection.js';
+import { Upstream } from './upstream.js';
+
+export type PoolConfig = Config['upstream'];
+
+/**
+ * One pool of backends with everything that serves it: the upstream (membership, balancer),
+ * active health checks, passive health (outlier detection) and the forwarding handler.
+ * Backends join with `admit` (health-checked before taking traffic) and leave with `remove`
+ * (drained first). Static backends from the config are admitted at once.
+ */
+export class Pool {
+  readonly upstream: Upstream;
+  readonly handler: ProxyHandler;
+  readonly outlier: OutlierDetector;
+  private readonly health: HealthChecker;
+
+  constructor(readonly name: string, config: PoolConfig, observer: ProxyObserver | undefined, logger: Logger) {
+    const group = { panic: false };
+    const balancerOptions = config.boundedLoadFactor === undefined ? {} : { boundedLoadFactor: config.boundedLoadFactor };
+    this.upstream = new Upstream(createBalancer(config.algorithm, balancerOptions), {
+      group,
+      slowStart: config.slowStart,
+      maxConns: config.maxConnsPerBackend,
+      connectTimeoutMs: config.connectTimeoutMs,
+      firstByteTimeoutMs: config.firstByteTimeoutMs,
+      idleTimeoutMs: config.idleTimeoutMs,
+      keepAliveConnections: config.keepAliveConnections,
+    });
+    const upstream = this.upstream;
+    this.outlier = new OutlierDetector(config.passiveHealth, group, () => upstream.backends);
+    this.health = new HealthChecker(config.healthCheck, (id, healthy) => {
+      upstream.get(id)?.setHealthy(healthy);
+      this.outlier.updatePanic();
+      logger.info({ pool: name, backend: id, healthy }, healthy ? 'backend passed health checks' : 'backend failed health checks');
+    });
+    this.handler = createProxyHandler({
+      upstream,
+      retries: config.retries,
+      outlier: this.outlier,
+      queue: { limit: config.queueLimit, timeoutMs: config.queueTimeoutMs },
+      ...(observer ? { observer } : {}),
+      ...(KEYED_ALGORITHMS.has(config.algorithm) ? { hashKey: createHashKey(config.hashKey) } : {}),
+    });
+    for (const [i, b] of config.backends.entries()) this.admit(`${name === 'default' ? 'static' : name}-${i + 1}`, b.url, b.weight);
+  }
+
+  /** Add a backend; it takes traffic once it passes health checks. Idempotent per id. */
+  admit(id: string, url: string, weight = 1): void {
+    this.upstream.add(id, url, weight, 'ready', false);
+    this.health.add(id, url);
+    this.outlier.updatePanic();
+  }
+
+  /** Drain (no new requests; in-flight ones finish or the timeout passes), then forget the backend. */
+  async remove(id: string, drainTimeoutMs: number): Promise<{ drained: boolean }> {
+    const result = await this.upstream.drainAndRemove(id, drainTimeoutMs);
+    this.health.remove(id);
+    this.outlier.updatePanic();
+    return result;
+  }
+
+  async close(): Promise<void> {
+    this.health.close();
+    await this.upstream.close();
+  }
+}

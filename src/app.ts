@@ -8,6 +8,8 @@ import { createTrafficRecorder } from './proxy/traffic-recorder.js';
 import type { Upstream } from './proxy/upstream.js';
 import { Pool } from './proxy/pool.js';
 import { createRouter } from './proxy/router.js';
+import { KEYED_ALGORITHMS } from './proxy/balancers/index.js';
+import { listenTcpProxy } from './proxy/tcp/tcp-proxy.js';
 import { ControlLoop, type BalancerControl, type TickReport } from './scaler/control-loop.js';
 import type { CapacityProvider } from './scaler/provider.js';
 import { LocalProcessProvider } from './scaler/providers/local-process.js';
@@ -109,7 +111,8 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
     logger.debug({ decision: report.decision, forecast: report.forecast, observedRps: report.observedRps }, 'scaling decision');
   });
 
-  const { server: proxyServer, port: proxyPort } = await listenProxy(proxy, config.listen);
+  const listener = await listenDataPlane(config, pool, series, metrics, proxy);
+  const proxyPort = listener.port;
   const status = () => ({
     backends: upstream.status(),
     desiredBackends: loop.desiredBackends,
@@ -132,13 +135,41 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
     status,
     async stop() {
       await loop.stop();
-      await closeServer(proxyServer);
+      await listener.close();
       await closeServer(adminServer);
       await provider?.close();
       await Promise.all(pools.map((p) => p.close()));
       await trafficLog.close();
     },
   };
+}
+
+/** The proxy listener: HTTP on node:http, or TCP (each connection recorded as one request). */
+async function listenDataPlane(config: Readonly<Config>, pool: Pool, series: TrafficSeries, metrics: Metrics, handler = pool.handler): Promise<{ port: number; close(): Promise<void> }> {
+  const up = config.upstream;
+  if (config.listen.mode === 'tcp') {
+    const tcp = await listenTcpProxy({
+      upstream: pool.upstream,
+      host: config.listen.host,
+      port: config.listen.port,
+      connectTimeoutMs: up.connectTimeoutMs,
+      idleTimeoutMs: up.idleTimeoutMs,
+      retries: up.retries,
+      hashClientIp: KEYED_ALGORITHMS.has(up.algorithm),
+      closeTimeoutMs: config.scaler.drainTimeoutMs,
+      observer: {
+        connectionOpened() {},
+        connectionClosed(backend, bytesIn, bytesOut, durationMs, ok) {
+          const nowMs = Date.now();
+          series.record({ startMs: nowMs - durationMs, latencyMs: durationMs, status: ok ? 200 : 502, bytes: bytesIn + bytesOut, backend });
+          metrics.requestDuration.observe(durationMs / 1000);
+        },
+      },
+    });
+    return { port: tcp.port, close: () => tcp.close() };
+  }
+  const { server, port } = await listenProxy(handler, config.listen);
+  return { port, close: () => closeServer(server) };
 }
 
 function buildProvider(config: Readonly<Config>, logger: Logger): CapacityProvider | null {

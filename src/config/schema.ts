@@ -13,12 +13,21 @@ const listen = (defaultHost: string, defaultPort: number) =>
     port: z.number().int().min(0).max(65535).default(defaultPort),
   });
 
+/** The data-plane listener: HTTP (layer 7) or TCP (layer 4, HAProxy `mode tcp`). */
+const proxyListen = z.strictObject({
+  host: z.string().min(1).default('0.0.0.0'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  mode: z.enum(['http', 'tcp']).default('http'),
+});
+
 const backend = z.strictObject({
-  url: z.url({ protocol: /^https?$/ }),
+  url: z.url({ protocol: /^(https?|tcp)$/ }),
   weight: z.number().int().min(0).max(1000).default(1),
 });
 
 const healthCheck = z.strictObject({
+  /** http: GET `path` and expect a 2xx/3xx; tcp: a TCP connect succeeds. */
+  kind: z.enum(['http', 'tcp']).default('http'),
   path: z.string().startsWith('/').default('/healthz'),
   intervalMs: duration.default(2000),
   timeoutMs: duration.default(1000),
@@ -126,7 +135,7 @@ const provider = z.discriminatedUnion('kind', [
 
 export const configSchema = z
   .strictObject({
-    listen: listen('0.0.0.0', 8080).default({ host: '0.0.0.0', port: 8080 }),
+    listen: proxyListen.default({ host: '0.0.0.0', port: 8080, mode: 'http' }),
     admin: listen('127.0.0.1', 9090).default({ host: '127.0.0.1', port: 9090 }),
     upstream: upstream.default(upstream.parse({})),
     /** Extra static pools for route rules; `upstream` is the pool named "default", the one the scaler sizes. */
@@ -145,6 +154,17 @@ export const configSchema = z
     config.routes.forEach((r, i) => {
       if (r.pool !== 'default' && !(r.pool in config.pools)) {
         ctx.addIssue({ code: 'custom', path: ['routes', i, 'pool'], message: `unknown pool "${r.pool}"; define it under pools or use "default"` });
+      }
+    });
+    if (config.listen.mode === 'tcp') {
+      if (config.upstream.hashKey.source !== 'client-ip') {
+        ctx.addIssue({ code: 'custom', path: ['upstream', 'hashKey', 'source'], message: 'TCP mode can only hash the client address; use "client-ip"' });
+      }
+      if (config.routes.length > 0) ctx.addIssue({ code: 'custom', path: ['routes'], message: 'route rules need HTTP; remove them or use listen.mode "http"' });
+    }
+    config.upstream.backends.forEach((b, i) => {
+      if (b.url.startsWith('tcp:') && config.listen.mode !== 'tcp') {
+        ctx.addIssue({ code: 'custom', path: ['upstream', 'backends', i, 'url'], message: 'a tcp:// backend needs listen.mode "tcp"' });
       }
     });
     for (const [name, p] of Object.entries(config.pools)) {

@@ -48,7 +48,8 @@ export interface BackendOptions {
 export class Backend {
   readonly id: string;
   readonly url: string;
-  readonly pool: Pool;
+  private httpPool: Pool | undefined;
+  private readonly poolOptions: Pool.Options;
   weight: number;
   state: BackendState = 'maint';
   healthy = false;
@@ -93,14 +94,20 @@ export class Backend {
     this.group = options.group ?? { panic: false };
     this.maxConns = options.maxConns ?? 0;
     this.nowMs = options.nowMs ?? Date.now;
-    this.pool = new Pool(options.url, {
+    this.poolOptions = {
       connections: options.keepAliveConnections,
       connect: { timeout: options.connectTimeoutMs },
       headersTimeout: options.firstByteTimeoutMs,
       bodyTimeout: options.idleTimeoutMs,
       keepAliveTimeout: 4_000,
       pipelining: 1,
-    });
+    };
+  }
+
+  /** The keep-alive HTTP connection pool, made on first use (a TCP-mode backend never has one). */
+  get pool(): Pool {
+    this.httpPool ??= new Pool(this.url, this.poolOptions);
+    return this.httpPool;
   }
 
   /**
@@ -205,6 +212,6 @@ export class Backend {
   }
 
   close(): Promise<void> {
-    return this.pool.close();
+    return this.httpPool?.close() ?? Promise.resolve();
   }
 }

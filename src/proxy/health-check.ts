@@ -27,6 +27,8 @@ export interface HealthCheckOptions {
   fall: number;
   /** Status codes counted as success, inclusive range; default [200, 399]. */
   expectStatus?: [number, number];
+  /** Replaces the HTTP probe (then `path` and `expectStatus` are unused), e.g. a TCP connect check. */
+  probe?: (url: string, signal: AbortSignal) => Promise<boolean>;
 }
 
 interface Target {
@@ -91,7 +93,8 @@ export class HealthChecker {
     if (!(options.intervalMs > 0 && options.timeoutMs > 0)) {
       throw new PrescaleError('PRESCALE_ERR_CONFIG', `health check intervalMs and timeoutMs must be > 0, got ${options.intervalMs}, ${options.timeoutMs}`);
     }
-    this.#options = { ...options, expectStatus: options.expectStatus ?? DEFAULT_EXPECT_STATUS };
+    const expectStatus = options.expectStatus ?? DEFAULT_EXPECT_STATUS;
+    this.#options = { ...options, expectStatus, probe: options.probe ?? ((url, signal) => probeOnce(url, options.path, options.timeoutMs, expectStatus, signal)) };
     this.#onChange = onChange;
   }
 
@@ -152,8 +155,8 @@ export class HealthChecker {
   }
 
   async #probe(target: Target): Promise<void> {
-    const { path, timeoutMs, expectStatus, intervalMs } = this.#options;
-    const ok = await probeOnce(target.url, path, timeoutMs, expectStatus, target.abort.signal);
+    const { intervalMs } = this.#options;
+    const ok = await this.#options.probe(target.url, target.abort.signal);
     if (target.removed) return;
     this.#record(target, ok);
     if (target.removed) return; // onChange may have removed it

@@ -5,6 +5,7 @@ import { createProxyHandler, type ProxyHandler, type ProxyObserver } from './for
 import { createHashKey } from './hash-key.js';
 import { HealthChecker } from './health-check.js';
 import { OutlierDetector } from './outlier-detection.js';
+import { probeTcp } from './tcp/tcp-check.js';
 import { Upstream } from './upstream.js';
 
 export type PoolConfig = Config['upstream'];
@@ -35,7 +36,9 @@ export class Pool {
     });
     const upstream = this.upstream;
     this.outlier = new OutlierDetector(config.passiveHealth, group, () => upstream.backends);
-    this.health = new HealthChecker(config.healthCheck, (id, healthy) => {
+    const check = config.healthCheck;
+    const probe = check.kind === 'tcp' ? { probe: (url: string, signal: AbortSignal) => probeTcp(url, check.timeoutMs, signal) } : {};
+    this.health = new HealthChecker({ ...check, ...probe }, (id, healthy) => {
       upstream.get(id)?.setHealthy(healthy);
       this.outlier.updatePanic();
       logger.info({ pool: name, backend: id, healthy }, healthy ? 'backend passed health checks' : 'backend failed health checks');

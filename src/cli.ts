@@ -68,6 +68,42 @@ export async function main(argv: string[]): Promise<void> {
       process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `\n${formatSummary(summary)}\n`);
     });
 
+  program
+    .command('simulate')
+    .description('run predictive, reactive (HPA-like) and oracle policies over a trace in simulated time')
+    .requiredOption('--trace <file>', 'trace CSV (timestamp,requests)')
+    .addOption(new Option('--policy <policy>', 'policy that drives the plot').choices(['predictive', 'reactive', 'oracle']).default('predictive'))
+    .option('--lead <duration>', 'provisioning lead time', '5m')
+    .option('--capacity-per-backend <rps>', 'rps one backend serves at 100% (default: median load needs 4 backends)', positiveNumber)
+    .option('--days <n>', 'evaluated days at the end of the trace', positiveNumber, 7)
+    .option('--quantile <q>', 'forecast quantile the predictive policy provisions for', positiveNumber, 0.9)
+    .option('--json', 'print one JSON object')
+    .addHelpText('after', '\nExamples:\n  prescale simulate --trace data/traces/nasa_ksc_jul1995_1min.csv\n  prescale simulate --trace data/traces/worldcup98_1min.csv --lead 10m --json')
+    .action(async (opts: { trace: string; policy: string; lead: string; capacityPerBackend?: number; days: number; quantile: number; json?: boolean }) => {
+      const { readTrace } = await import('./series/trace.js');
+      const { runSimulation, formatSimulation } = await import('./sim/run-simulation.js');
+      const { validateConfig } = await import('./config/load.js');
+      const defaults = validateConfig({ scaler: { capacityPerBackendRps: 1, leadTimeMs: opts.lead }, upstream: { backends: [{ url: 'http://127.0.0.1:1' }] } });
+      if (!defaults.ok) throw new PrescaleError('PRESCALE_ERR_CONFIG', `--lead: ${defaults.problems.map((p) => p.message).join('; ')}`);
+      const s = defaults.config.scaler;
+      const report = runSimulation(await readTrace(opts.trace), {
+        leadTimeMs: s.leadTimeMs,
+        ...(opts.capacityPerBackend === undefined ? {} : { capacityPerBackendRps: opts.capacityPerBackend }),
+        targetUtilization: s.targetUtilization,
+        minBackends: s.minBackends,
+        maxBackends: 1000,
+        scaleInStabilizationMs: s.scaleInStabilizationMs,
+        days: opts.days,
+        quantile: opts.quantile,
+      });
+      if (opts.json) {
+        const { steps: _steps, ...rest } = report;
+        process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
+      } else {
+        process.stdout.write(`${formatSimulation(report)}\n`);
+      }
+    });
+
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -1,0 +1,87 @@
+import { Forecaster, createModel } from '../forecast/forecaster.js';
+import { median } from 'simple-statistics';
+import type { Trace } from '../series/trace.js';
+import { simulate, type SimPolicyName, type SimResult } from './simulate.js';
+
+export interface SimulationOptions {
+  leadTimeMs: number;
+  /** rps one backend serves at 100%; default: the trace's median load needs 4 backends. */
+  capacityPerBackendRps?: number;
+  targetUtilization: number;
+  minBackends: number;
+  maxBackends: number;
+  scaleInStabilizationMs: number;
+  /** Evaluated days at the end of the trace; everything before is history. */
+  days: number;
+  quantile: number;
+}
+
+export interface SimulationReport {
+  trace: string;
+  intervalSeconds: number;
+  leadMinutes: number;
+  capacityPerBackendRps: number;
+  evaluated: { from: string; to: string };
+  policies: Record<SimPolicyName, Omit<SimResult, 'steps' | 'policy'>>;
+  /** Per-step series of each policy, for plots. */
+  steps: Record<SimPolicyName, SimResult['steps']>;
+}
+
+/**
+ * Run predictive, reactive (HPA-like) and oracle side by side over a trace with the service's
+ * own policy code and forecaster. Capacity defaults to median rps / (4 × target utilisation),
+ * so the median load needs exactly 4 backends.
+ */
+export function runSimulation(trace: Trace, o: SimulationOptions): SimulationReport {
+  const intervalSeconds = trace.intervalMs / 1000;
+  const medianRps = median(trace.requests) / intervalSeconds;
+  const capacityPerBackendRps = o.capacityPerBackendRps ?? medianRps / (4 * o.targetUtilization);
+  const evalFrom = Math.max(1, trace.requests.length - Math.round((o.days * 86_400_000) / trace.intervalMs));
+  const leadSteps = Math.max(0, Math.ceil(o.leadTimeMs / trace.intervalMs));
+  const seasonLength = Math.round(86_400_000 / trace.intervalMs);
+  const forecaster = new Forecaster({
+    models: [createModel('seasonal-naive', { seasonLength, windowIntervals: 30 }), createModel('linear-regression', { seasonLength, windowIntervals: 30 })],
+    horizon: leadSteps + 1,
+    quantile: o.quantile,
+    backtestOrigins: 30,
+    reselectEvery: 10,
+  });
+  const policy = {
+    capacityPerBackendRps,
+    targetUtilization: o.targetUtilization,
+    minBackends: o.minBackends,
+    maxBackends: o.maxBackends,
+    scaleInStabilizationMs: o.scaleInStabilizationMs,
+  };
+  const common = { demand: trace.requests, intervalMs: trace.intervalMs, evalFrom, leadTimeMs: o.leadTimeMs, policy, tolerance: 0.1 };
+  const results = {
+    predictive: simulate('predictive', { ...common, forecaster }),
+    reactive: simulate('reactive', common),
+    oracle: simulate('oracle', common),
+  };
+  const strip = ({ steps: _steps, policy: _policy, ...rest }: SimResult) => rest;
+  return {
+    trace: trace.file,
+    intervalSeconds,
+    leadMinutes: o.leadTimeMs / 60_000,
+    capacityPerBackendRps,
+    evaluated: { from: new Date(trace.startMs + evalFrom * trace.intervalMs).toISOString(), to: new Date(trace.startMs + trace.requests.length * trace.intervalMs).toISOString() },
+    policies: { predictive: strip(results.predictive), reactive: strip(results.reactive), oracle: strip(results.oracle) },
+    steps: { predictive: results.predictive.steps, reactive: results.reactive.steps, oracle: results.oracle.steps },
+  };
+}
+
+/** Terminal table: one row per policy, with ratios to reactive. */
+export function formatSimulation(r: SimulationReport): string {
+  const re = r.policies.reactive;
+  const rows = (['predictive', 'reactive', 'oracle'] as const).map((name) => {
+    const p = r.policies[name];
+    const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}x` : a === 0 ? '-' : 'inf');
+    return `${name.padEnd(11)} ${String(p.underProvisionedMinutes).padStart(8)} (${ratio(p.underProvisionedMinutes, re.underProvisionedMinutes).padStart(6)})  ${(p.overCapacityRequestShare * 100).toFixed(3).padStart(8)}%  ${p.backendHours.toFixed(1).padStart(9)} (${ratio(p.backendHours, re.backendHours).padStart(6)})  ${String(p.scalingActions).padStart(7)}`;
+  });
+  return [
+    `${r.trace}: evaluated ${r.evaluated.from} to ${r.evaluated.to}, lead ${r.leadMinutes} min, ${r.capacityPerBackendRps.toFixed(2)} rps per backend`,
+    'policy      under-provisioned min     over-cap share   backend-hours     actions',
+    ...rows,
+  ].join('\n');
+}

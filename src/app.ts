@@ -1,5 +1,5 @@
 import { pino, type Logger } from 'pino';
-import { createAdminApp, listenAdmin } from './admin/admin-server.js';
+import { assertAdminBindSafe, createAdminApp, listenAdmin } from './admin/admin-server.js';
 import type { Config } from './config/schema.js';
 import { Forecaster, createModel } from './forecast/forecaster.js';
 import { Metrics } from './metrics/metrics.js';
@@ -48,6 +48,7 @@ export interface App {
  */
 export async function startApp(config: Readonly<Config>, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? pino({ level: config.log.level });
+  assertAdminBindSafe(config.admin.host, config.admin.token);
   const series = new TrafficSeries({ intervalMs: config.series.intervalMs, capacity: config.series.capacity });
   const nowBoundary = Math.floor(Date.now() / config.series.intervalMs) * config.series.intervalMs;
   const seed = options.seedHistory ?? (await historyFromLog(config, nowBoundary, logger));
@@ -72,11 +73,20 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
     backtestOrigins: config.forecast.backtestOrigins,
     reselectEvery: 10,
   });
+  // the scaler sees only the backends it admitted, never static or admin-added ones
+  const scaled = new Set<string>();
   const balancer: BalancerControl = {
-    admit: (id, url) => pool.admit(id, url),
-    ids: () => upstream.backends.map((b) => b.id),
+    admit(id, url) {
+      scaled.add(id);
+      pool.admit(id, url);
+    },
+    ids: () => upstream.backends.filter((b) => scaled.has(b.id)).map((b) => b.id),
     readyCount: () => upstream.readyCount(),
-    drainAndRemove: (id, drainTimeoutMs) => pool.remove(id, drainTimeoutMs),
+    async drainAndRemove(id, drainTimeoutMs) {
+      const result = await pool.remove(id, drainTimeoutMs);
+      scaled.delete(id);
+      return result;
+    },
   };
   const loop = new ControlLoop({
     policy: {
@@ -119,7 +129,17 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
     readyBackends: upstream.readyCount(),
     lastTick,
   });
-  const { server: adminServer, port: adminPort } = await listenAdmin(createAdminApp({ registry: metrics.registry, status }), config.admin.host, config.admin.port);
+  const { server: adminServer, port: adminPort } = await listenAdmin(createAdminApp({
+      registry: metrics.registry,
+      status,
+      runtime: {
+        upstream,
+        token: config.admin.token,
+        admit: (id, url, weight) => pool.admit(id, url, weight),
+        drainAndRemove: (id, ms) => pool.remove(id, ms),
+        drainTimeoutMs: config.scaler.drainTimeoutMs,
+      },
+    }), config.admin.host, config.admin.port);
   await loop.start(options.initialBackends, options.autoTick ?? true);
   logger.info({ proxyPort, adminPort, provider: provider?.name ?? 'static' }, 'prescale listening');
 

@@ -22,7 +22,8 @@ export async function main(argv: string[]): Promise<void> {
     .description('run the proxy, recorder, forecaster and scaler from a config file')
     .requiredOption('-c, --config <file>', 'YAML config file')
     .action(async (opts: { config: string }) => {
-      const config = await loadConfig(opts.config);
+      // the admin token may come from the environment so it need not be written in the file
+      const config = await loadConfig(opts.config, { adminToken: process.env['PRESCALE_ADMIN_TOKEN'] });
       const app = await startApp(config);
       const shutdown = () => {
         void app.stop().then(() => process.exit(0));

@@ -136,7 +136,12 @@ const provider = z.discriminatedUnion('kind', [
 export const configSchema = z
   .strictObject({
     listen: proxyListen.default({ host: '0.0.0.0', port: 8080, mode: 'http' }),
-    admin: listen('127.0.0.1', 9090).default({ host: '127.0.0.1', port: 9090 }),
+    admin: listen('127.0.0.1', 9090)
+      .extend({
+        /** Bearer token for admin API mutations; required to bind off loopback. Prefer PRESCALE_ADMIN_TOKEN over writing it here. */
+        token: z.string().min(16, 'use a token of at least 16 characters').optional(),
+      })
+      .default({ host: '127.0.0.1', port: 9090 }),
     upstream: upstream.default(upstream.parse({})),
     /** Extra static pools for route rules; `upstream` is the pool named "default", the one the scaler sizes. */
     pools: z.record(poolName, upstream).default({}),

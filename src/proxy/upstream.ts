@@ -1,6 +1,7 @@
 import type { Backend, BackendOptions, BackendState } from './backend.js';
 import { Backend as BackendClass } from './backend.js';
 import type { Balancer } from './balancers/index.js';
+import { PrescaleError } from '../errors.js';
 
 export type UpstreamBackendDefaults = Omit<BackendOptions, 'id' | 'url' | 'weight'>;
 
@@ -22,6 +23,10 @@ export interface BackendStatus {
 export class Upstream {
   private list: readonly Backend[] = [];
   private readonly byId = new Map<string, Backend>();
+  /** Weight each backend was added with (HAProxy `iweight`): the base of `set weight <n>%`. */
+  private readonly initialWeights = new Map<string, number>();
+  /** Ids inside `drainAndRemove`: draining for removal, not to be made ready again. */
+  private readonly removing = new Set<string>();
 
   constructor(
     readonly balancer: Balancer,
@@ -63,7 +68,46 @@ export class Upstream {
     backend.state = state;
     backend.healthy = healthy;
     this.byId.set(id, backend);
+    this.initialWeights.set(id, weight);
     this.list = [...this.list, backend];
+    return backend;
+  }
+
+  /** The weight `id` was added with (what `percent` weights are relative to), or undefined for an unknown id. */
+  initialWeight(id: string): number | undefined {
+    return this.initialWeights.get(id);
+  }
+
+  /** True while `id` is being drained by `drainAndRemove` (it will be gone when that resolves). */
+  isRemoving(id: string): boolean {
+    return this.removing.has(id);
+  }
+
+  /**
+   * Set the weight of `id` in place (HAProxy `set weight`); the balancer uses it from the next
+   * pick, requests in flight are untouched. Returns the backend, or undefined when `id` is
+   * unknown or being removed (its weight stays 0 then).
+   * @throws PrescaleError PRESCALE_ERR_CONFIG when `weight` is negative, NaN or infinite
+   */
+  setWeight(id: string, weight: number): Backend | undefined {
+    if (!(weight >= 0 && Number.isFinite(weight))) {
+      throw new PrescaleError('PRESCALE_ERR_CONFIG', `weight of backend ${id} must be a finite number ≥ 0, got ${weight}`);
+    }
+    const backend = this.byId.get(id);
+    if (!backend || this.removing.has(id)) return undefined;
+    backend.weight = weight;
+    return backend;
+  }
+
+  /**
+   * Set the state of `id` in place (HAProxy `set server state ready|drain|maint`, see
+   * BackendState); effective from the next pick, requests in flight finish either way.
+   * Returns the backend, or undefined when `id` is unknown or being removed (it stays 'drain').
+   */
+  setState(id: string, state: BackendState): Backend | undefined {
+    const backend = this.byId.get(id);
+    if (!backend || this.removing.has(id)) return undefined;
+    backend.state = state;
     return backend;
   }
 
@@ -77,8 +121,13 @@ export class Upstream {
     if (!backend) return { drained: true };
     backend.state = 'drain';
     backend.weight = 0;
+    this.removing.add(id);
     const drained = await backend.waitIdle(drainTimeoutMs);
-    this.byId.delete(id);
+    if (this.byId.get(id) === backend) {
+      this.byId.delete(id);
+      this.initialWeights.delete(id);
+      this.removing.delete(id);
+    }
     this.list = this.list.filter((b) => b !== backend);
     await backend.close().catch(() => undefined);
     return { drained };
@@ -99,6 +148,8 @@ export class Upstream {
     const all = this.list;
     this.list = [];
     this.byId.clear();
+    this.initialWeights.clear();
+    this.removing.clear();
     await Promise.all(all.map((b) => b.close().catch(() => undefined)));
   }
 }

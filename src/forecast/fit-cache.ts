@@ -23,6 +23,8 @@ export interface CachedFit<T> {
   readonly signature: readonly number[];
   /** Intervals between the fit and the end of `signature` (0 right after fitting). */
   readonly ageIntervals: number;
+  /** Which fit this entry belongs to (a fit and its moved-forward copy share it). */
+  readonly fitId: number;
 }
 
 /** A cache hit: the entry and how many intervals the new history extends it by. */
@@ -35,18 +37,24 @@ export interface CacheHit<T> {
 /** Default length of the content signature; 64 intervals repeat exactly only in degenerate data. */
 export const SIGNATURE_LENGTH = 64;
 
+/**
+ * Keeps the last `fits` fits, each as its original entry (where it was fitted) plus at most one
+ * moved-forward copy (`advance`, for models with a state such as Holt-Winters). The original
+ * lets a caller step back to an older origin (select.ts evaluates origins oldest first, then
+ * the forecaster forecasts at the newest) without a refit; the copy makes the next call cheap.
+ */
 export class FitCache<T> {
   private entries: CachedFit<T>[] = [];
+  private nextFitId = 0;
 
   /**
    * @param maxAgeIntervals a fit is reused while fewer than this many intervals have passed
    *   since it was made (integer >= 1), e.g. one day of intervals
-   * @param capacity entries kept, newest first (2 lets a caller step back to an older origin
-   *   once without refitting)
+   * @param fits fits kept, newest first
    */
   constructor(
     private readonly maxAgeIntervals: number,
-    private readonly capacity = 2,
+    private readonly fits = 2,
     private readonly signatureLength = SIGNATURE_LENGTH,
   ) {}
 
@@ -55,26 +63,40 @@ export class FitCache<T> {
     let best: CacheHit<T> | undefined;
     for (const entry of this.entries) {
       const maxShift = this.maxAgeIntervals - 1 - entry.ageIntervals;
+      if (best !== undefined && best.shift === 0) break;
       const shift = uniqueShift(history, entry.signature, maxShift);
       if (shift !== undefined && (best === undefined || shift < best.shift)) best = { entry, shift };
     }
     return best;
   }
 
-  /** Stores `value` for `history` (newest first), evicting the oldest entry beyond capacity. */
-  store(history: readonly number[], value: T, ageIntervals = 0): void {
-    const signature = history.slice(Math.max(0, history.length - this.signatureLength));
-    this.entries = [{ value, signature, ageIntervals }, ...this.entries].slice(0, this.capacity);
+  /** Stores a new fit of `history`, forgetting fits beyond the newest `fits`. */
+  store(history: readonly number[], value: T): void {
+    const fitId = this.nextFitId++;
+    this.entries = [{ value, signature: this.signatureOf(history), ageIntervals: 0, fitId }, ...this.entries];
+    const kept: number[] = [];
+    for (const entry of this.entries) {
+      if (!kept.includes(entry.fitId) && kept.length < this.fits) kept.push(entry.fitId);
+    }
+    this.entries = this.entries.filter((entry) => kept.includes(entry.fitId));
   }
 
-  /** Replaces a hit's entry by one advanced to `history` (the model moved its state forward). */
+  /** Records the hit's fit moved forward to `history`, replacing its previous moved copy. */
   advance(hit: CacheHit<T>, history: readonly number[], value: T): void {
-    this.entries = this.entries.filter((entry) => entry !== hit.entry);
-    this.store(history, value, hit.entry.ageIntervals + hit.shift);
+    if (hit.shift === 0) return;
+    const { fitId } = hit.entry;
+    const moved: CachedFit<T> = {
+      value,
+      signature: this.signatureOf(history),
+      ageIntervals: hit.entry.ageIntervals + hit.shift,
+      fitId,
+    };
+    const others = this.entries.filter((entry) => entry.fitId !== fitId || entry.ageIntervals === 0);
+    this.entries = [moved, ...others];
   }
 
-  clear(): void {
-    this.entries = [];
+  private signatureOf(history: readonly number[]): number[] {
+    return history.slice(Math.max(0, history.length - this.signatureLength));
   }
 }
 

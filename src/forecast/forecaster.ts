@@ -1,5 +1,4 @@
 import { PrescaleError } from '../errors.js';
-import { createLinearRegression } from './linear-regression.js';
 import {
   assertForecastArgs,
   assertPositiveInteger,
@@ -7,7 +6,6 @@ import {
   type Forecast,
   type ForecastModel,
 } from './model.js';
-import { createSeasonalNaive } from './seasonal-naive.js';
 import { backtest, type BacktestScore } from './select.js';
 
 /** Options of the Forecaster. */
@@ -33,8 +31,8 @@ export interface ForecastResult extends Forecast {
   scores: BacktestScore[];
 }
 
-/** Names accepted by `createModel`. */
-export type ModelName = 'seasonal-naive' | 'linear-regression';
+// createModel lives in registry.ts; re-exported so existing imports keep working.
+export { createModel, MODEL_NAMES, type ModelName, type ModelOptions } from './registry.js';
 
 /**
  * Picks the best model by rolling backtest (select.ts) and forecasts with it. Holds only the
@@ -120,29 +118,5 @@ export class Forecaster {
     const fallback = reasons.length > 0 ? reasons.join('; ') : undefined;
     const forecast = safeForecast(model.name, raw.point, raw.upper, quantile, fallback);
     return { ...forecast, chosen: model.name, scores: scores.map((score) => ({ ...score })) };
-  }
-}
-
-/**
- * Builds a model by its configured name.
- * @param options.seasonLength season in intervals (seasonal-naive); options.windowIntervals
- *   regression window in intervals (linear-regression); the other option is ignored
- * @throws PrescaleError PRESCALE_ERR_CONFIG for an unknown name or a bad option
- */
-export function createModel(
-  name: ModelName,
-  options: { seasonLength: number; windowIntervals: number },
-): ForecastModel {
-  switch (name) {
-    case 'seasonal-naive':
-      return createSeasonalNaive({ seasonLength: options.seasonLength });
-    case 'linear-regression':
-      return createLinearRegression({ windowIntervals: options.windowIntervals });
-    default:
-      throw new PrescaleError(
-        'PRESCALE_ERR_CONFIG',
-        `unknown forecast model "${String(name)}"; expected seasonal-naive or linear-regression`,
-        { details: { name } },
-      );
   }
 }

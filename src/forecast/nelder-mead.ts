@@ -8,6 +8,11 @@ export interface NelderMeadOptions {
   initialStep?: number;
 }
 
+interface Vertex {
+  x: number[];
+  value: number;
+}
+
 /** The best point found and what it cost. */
 export interface NelderMeadResult {
   x: number[];
@@ -38,7 +43,7 @@ export function nelderMead(f: (x: number[]) => number, start: readonly number[],
     const value = f(x);
     return Number.isFinite(value) ? value : Number.POSITIVE_INFINITY;
   };
-  const simplex: { x: number[]; value: number }[] = [];
+  const simplex: Vertex[] = [];
   for (let i = 0; i <= d; i++) {
     const x = [...start];
     if (i > 0) x[i - 1] = (x[i - 1] as number) + step;
@@ -46,14 +51,17 @@ export function nelderMead(f: (x: number[]) => number, start: readonly number[],
   }
   while (evaluations < options.maxEvaluations) {
     simplex.sort((a, b) => a.value - b.value);
-    const best = simplex[0] as { x: number[]; value: number };
-    const worst = simplex[d] as { x: number[]; value: number };
+    const best = simplex[0] as Vertex;
+    const worst = simplex[d] as Vertex;
     const spread = worst.value - best.value;
     if (d === 0 || spread <= options.tolerance * (Math.abs(best.value) + 1e-12)) break;
     const centroid = new Array<number>(d).fill(0);
-    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) centroid[j] = (centroid[j] as number) + (simplex[i]!.x[j] as number) / d;
+    for (let i = 0; i < d; i++) {
+      const vertex = simplex[i] as Vertex;
+      for (let j = 0; j < d; j++) centroid[j] = (centroid[j] as number) + (vertex.x[j] as number) / d;
+    }
     const along = (t: number): number[] => centroid.map((c, j) => c + t * (c - (worst.x[j] as number)));
-    const secondWorst = simplex[d - 1]!.value;
+    const secondWorst = (simplex[d - 1] as Vertex).value;
     const reflected = along(1);
     const reflectedValue = evaluate(reflected);
     if (reflectedValue < best.value) {
@@ -70,13 +78,13 @@ export function nelderMead(f: (x: number[]) => number, start: readonly number[],
         simplex[d] = { x: contracted, value: contractedValue };
       } else {
         for (let i = 1; i <= d; i++) {
-          const x = simplex[i]!.x.map((v, j) => (best.x[j] as number) + 0.5 * (v - (best.x[j] as number)));
+          const x = (simplex[i] as Vertex).x.map((v, j) => (best.x[j] as number) + 0.5 * (v - (best.x[j] as number)));
           simplex[i] = { x, value: evaluate(x) };
         }
       }
     }
   }
   simplex.sort((a, b) => a.value - b.value);
-  const best = simplex[0] as { x: number[]; value: number };
+  const best = simplex[0] as Vertex;
   return { x: [...best.x], value: best.value, evaluations };
 }

@@ -9,6 +9,13 @@ export interface SeasonalNaiveOptions {
   seasonLength: number;
   /** Seasons of past residuals the upper bound is calibrated on; default 3 (most recent first). */
   residualSeasons?: number;
+  /** Calibration window in intervals (integer >= 1); overrides `residualSeasons` when set. */
+  calibrationIntervals?: number;
+  /** Reported as `Forecast.model`; default 'seasonal-naive'. */
+  name?: string;
+  /** Model to use when the history is shorter than a season + 1; default the naive fallback of
+   *  naive.ts. Its point and upper are returned under this model's name, with both reasons. */
+  shortHistory?: ForecastModel;
 }
 
 /** Default calibration window: three seasons (three days for a daily season). */
@@ -29,22 +36,29 @@ export const DEFAULT_RESIDUAL_SEASONS = 3;
  * §5.5). Source of the method: FPP3 §5.2, "Seasonal naïve method".
  *
  * Fallbacks, each with a reason in `fallback`:
- * - history shorter than s + 1 intervals: naive (last finite value, 0 if none), naive.ts;
+ * - history shorter than s + 1 intervals: `options.shortHistory` when given (the weekly
+ *   baseline falls back to the daily one, which falls back to `naive`), else naive (last finite
+ *   value, 0 if none), naive.ts;
  * - the last season is all gaps: naive over the calibration window;
  * - no finite residual pair in the window: the seasonal points with upper = point.
  *
- * Reads only the last (residualSeasons + 1)·s intervals (`lookbackIntervals`).
- * Cost O(W·s + horizon) per call with W = residualSeasons (selection, not a sort).
- * @throws PrescaleError PRESCALE_ERR_CONFIG for a seasonLength or residualSeasons that is not a
- *   positive integer (at creation), or a bad horizon or quantile (per call). Never on data.
+ * The calibration window is `calibrationIntervals` when set, else residualSeasons·s.
+ * Reads only the last s + (calibration window) intervals (`lookbackIntervals`).
+ * Cost O(calibration window + horizon) per call (selection, not a sort).
+ * @throws PrescaleError PRESCALE_ERR_CONFIG for a seasonLength, residualSeasons or
+ *   calibrationIntervals that is not a positive integer (at creation), or a bad horizon or
+ *   quantile (per call). Never on data.
  */
 export function createSeasonalNaive(options: SeasonalNaiveOptions): ForecastModel {
   const seasonLength = options.seasonLength;
   const residualSeasons = options.residualSeasons ?? DEFAULT_RESIDUAL_SEASONS;
   assertPositiveInteger('seasonal-naive seasonLength', seasonLength);
   assertPositiveInteger('seasonal-naive residualSeasons', residualSeasons);
-  const name = 'seasonal-naive';
-  const lookbackIntervals = (residualSeasons + 1) * seasonLength;
+  const calibrationIntervals = options.calibrationIntervals ?? residualSeasons * seasonLength;
+  assertPositiveInteger('seasonal-naive calibrationIntervals', calibrationIntervals);
+  const name = options.name ?? 'seasonal-naive';
+  const shortHistory = options.shortHistory;
+  const lookbackIntervals = seasonLength + calibrationIntervals;
 
   return {
     name,
@@ -53,15 +67,21 @@ export function createSeasonalNaive(options: SeasonalNaiveOptions): ForecastMode
       assertForecastArgs(horizon, quantile);
       const n = history.length;
       if (n < seasonLength + 1) {
-        const reason = `history ${n} < season + 1 (${seasonLength + 1}); using last value`;
-        return naiveForecast(history, horizon, quantile, { model: name, reason, tailIntervals: seasonLength });
+        const short = `history ${n} < season + 1 (${seasonLength + 1})`;
+        if (shortHistory === undefined) {
+          const reason = `${short}; using last value`;
+          return naiveForecast(history, horizon, quantile, { model: name, reason, tailIntervals: seasonLength });
+        }
+        const inner = shortHistory.forecast(history, horizon, quantile);
+        const reason = [`${short}; using ${shortHistory.name}`, inner.fallback].filter(Boolean).join('; ');
+        return safeForecast(name, inner.point, inner.upper, quantile, reason);
       }
       const season = filledTail(history, n - seasonLength, n);
       if (season.finiteCount === 0) {
         const reason = `last season (${seasonLength} intervals) is all gaps; using last value`;
         return naiveForecast(history, horizon, quantile, { model: name, reason, tailIntervals: lookbackIntervals });
       }
-      const residuals = seasonalResiduals(history, seasonLength, residualSeasons);
+      const residuals = seasonalResiduals(history, seasonLength, calibrationIntervals);
       const spread = Math.max(0, conformalQuantile(residuals, quantile));
       const point = new Array<number>(horizon);
       const upper = new Array<number>(horizon);
@@ -72,7 +92,7 @@ export function createSeasonalNaive(options: SeasonalNaiveOptions): ForecastMode
       }
       const fallback =
         residuals.length === 0
-          ? `no finite seasonal residual in the last ${residualSeasons} seasons; upper = point`
+          ? `no finite seasonal residual in the last ${calibrationIntervals} intervals; upper = point`
           : undefined;
       return safeForecast(name, point, upper, quantile, fallback);
     },
@@ -80,13 +100,13 @@ export function createSeasonalNaive(options: SeasonalNaiveOptions): ForecastMode
 }
 
 /**
- * e[t] = y[t] - y[t - s] for t in the last `seasons`·s intervals (t >= s), gaps skipped.
+ * e[t] = y[t] - y[t - s] for t in the last `window` intervals (t >= s), gaps skipped.
  * Returns a new scratch array the caller may reorder.
  */
-function seasonalResiduals(history: readonly number[], seasonLength: number, seasons: number): number[] {
+function seasonalResiduals(history: readonly number[], seasonLength: number, window: number): number[] {
   const n = history.length;
   const residuals: number[] = [];
-  for (let t = Math.max(seasonLength, n - seasons * seasonLength); t < n; t++) {
+  for (let t = Math.max(seasonLength, n - window); t < n; t++) {
     const residual = (history[t] as number) - (history[t - seasonLength] as number);
     if (Number.isFinite(residual)) residuals.push(residual);
   }

@@ -32,7 +32,10 @@ const BACKTEST_QUANTILE = 0.5;
  *
  * An origin o is the length of the history the model sees (history[0, o)); the scored value is
  * history[o + horizon - 1]. Origins are n - horizon, n - horizon - step, ... down to 1, at most
- * `origins` of them (fewer when the history is short). A model that declares
+ * `origins` of them (fewer when the history is short), and each model is asked oldest origin
+ * first, as time would run: a model that caches its fit (fit-cache.ts) then fits once at the
+ * oldest origin and moves forward, instead of refitting for every older origin (a fit made at
+ * a newer origin must not be used for an older one). A model that declares
  * `lookbackIntervals` gets only history.slice(o - lookbackIntervals, o), so the cost per origin
  * is that tail, not the whole prefix; a model that does not declare it gets the whole prefix.
  * Targets that are gaps (non-finite) are skipped; a non-finite point forecast counts as an
@@ -79,7 +82,8 @@ function scoreModel(
   if (originIndexes.length === 0) return { model: model.name, mae: Number.POSITIVE_INFINITY, origins: 0 };
   const lookback = model.lookbackIntervals;
   let totalError = 0;
-  for (const origin of originIndexes) {
+  for (let k = originIndexes.length - 1; k >= 0; k--) {
+    const origin = originIndexes[k] as number;
     const seen = history.slice(lookback === undefined ? 0 : Math.max(0, origin - lookback), origin);
     const predicted = model.forecast(seen, horizon, BACKTEST_QUANTILE).point[horizon - 1];
     const actual = history[origin + horizon - 1] as number;

@@ -78,3 +78,49 @@ describe('degenerate input gets a finite, non-negative answer and a reason', () 
     expect(result.fallback).toMatch(reason);
   });
 });
+
+describe('the baselines and fitted models never return NaN or a negative rate on degenerate input', () => {
+  const day = 24;
+  const long = 20 * day;
+  const inputs: [string, readonly number[]][] = [
+    ['empty', []],
+    ['one point', [5]],
+    ['shorter than a day', [3, 0, 7, 2, 9]],
+    ['all zeros', new Array<number>(long).fill(0)],
+    ['constant', new Array<number>(long).fill(7)],
+    ['NaN inside and at the end', Array.from({ length: long }, (_, t) => (t % 9 === 4 || t === long - 1 ? NaN_ : 20 + (t % day)))],
+    ['all gaps', new Array<number>(long).fill(NaN_)],
+    ['half Infinity', Array.from({ length: long }, (_, t) => (t % 2 === 0 ? Number.POSITIVE_INFINITY : 5))],
+    ['a huge spike', Array.from({ length: long }, (_, t) => (t === long - 3 ? 1e12 : 10 + (t % day)))],
+    ['a fall to zero', Array.from({ length: long }, (_, t) => (t < long - 30 ? 500 + 100 * Math.sin((2 * Math.PI * t) / day) : 0))],
+  ];
+  const names = ['naive', 'seasonal-naive-daily', 'seasonal-naive-weekly', 'linear-regression-fourier', 'holt-winters'] as const;
+  const cases = names.flatMap((name) => inputs.map(([label, history]) => [name, label, history] as const));
+
+  it.each(cases)('%s, %s', (name, _label, history) => {
+    const model = createModel(name, { seasonLength: day, windowIntervals: 30, intervalsPerDay: day });
+    for (const quantile of [0.5, 0.9, 0.99]) {
+      const result = model.forecast(Object.freeze([...history]), 6, quantile);
+      expectContract(result, 6);
+      expect(result.model).toBe(name);
+    }
+  });
+
+  it.each([
+    ['linear-regression-fourier', [5], /^history 1 < calibration \+ one day \+ lags \+ horizon \(\d+\); using seasonal-naive-daily; history 1 < season \+ 1 \(25\); using naive; no residuals, upper = point$/],
+    ['holt-winters', [5], /^history 1 < calibration \+ two seasons \(72\); using seasonal-naive-daily; history 1 < season \+ 1 \(25\); using naive; no residuals, upper = point$/],
+    ['linear-regression-fourier', new Array<number>(long).fill(NaN_), /^the last 480 intervals are all gaps; using seasonal-naive-daily; last season \(24 intervals\) is all gaps/],
+    ['holt-winters', new Array<number>(long).fill(NaN_), /^the last 480 intervals are all gaps; using seasonal-naive-daily/],
+  ] as const)('%s says why it fell back (%j)', (name, history, reason) => {
+    const model = createModel(name, { seasonLength: 24, windowIntervals: 30, intervalsPerDay: 24 });
+    expect(model.forecast(history, 6, 0.9).fallback).toMatch(reason);
+  });
+
+  it.each(['linear-regression-fourier', 'holt-winters'] as const)('%s forecasts exactly 0 for a series of zeros', (name) => {
+    const model = createModel(name, { seasonLength: 24, windowIntervals: 30, intervalsPerDay: 24 });
+    const result = model.forecast(new Array<number>(20 * 24).fill(0), 6, 0.9);
+    expect(result.fallback).toBeUndefined();
+    expect(result.point).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(result.upper).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+});

@@ -66,11 +66,11 @@ describe('rolling-origin backtest', () => {
     const history = Object.freeze(Array.from({ length: 50 }, (_, t) => t));
     const model = recordingModel('recorder', 5);
     const [score] = backtest([model], history, { horizon: 4, origins: 3, step: 2 });
-    // origins 46, 44, 42: the model sees history[o - 5, o) and its target is history[o + 3]
+    // origins 42, 44, 46 (oldest first): the model sees history[o - 5, o), its target is history[o + 3]
     expect(model.seen).toEqual([
-      [41, 42, 43, 44, 45],
-      [39, 40, 41, 42, 43],
       [37, 38, 39, 40, 41],
+      [39, 40, 41, 42, 43],
+      [41, 42, 43, 44, 45],
     ]);
     expect(score).toEqual({ model: 'recorder', mae: 4, origins: 3 });
   });
@@ -78,7 +78,7 @@ describe('rolling-origin backtest', () => {
   it('gives a model without lookbackIntervals the whole prefix', () => {
     const model = recordingModel('prefix');
     backtest([model], [1, 2, 3, 4, 5], { horizon: 1, origins: 2 });
-    expect(model.seen).toEqual([[1, 2, 3, 4], [1, 2, 3]]);
+    expect(model.seen).toEqual([[1, 2, 3], [1, 2, 3, 4]]);
   });
 
   it('skips origins whose target is a gap and uses fewer origins on a short history', () => {

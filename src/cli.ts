@@ -70,6 +70,42 @@ export async function main(argv: string[]): Promise<void> {
     });
 
   program
+    .command('backtest')
+    .description('rolling-origin evaluation of the forecast models on a timestamp,requests CSV')
+    .requiredOption('--trace <file>', 'trace CSV (timestamp,requests)')
+    .option('--models <list>', 'models besides the three baselines', 'linear-regression-fourier,holt-winters')
+    .option('--horizon <duration>', 'longest horizon; standard horizons (1, 5, 15, 30, 60 min) up to it are scored', '60m')
+    .option('--step <duration>', 'time between forecast origins', '1h')
+    .option('--test-days <n>', 'scored days at the end of the trace', positiveNumber, 7)
+    .option('--json', 'print one JSON object')
+    .addHelpText('after', '\nExamples:\n  prescale backtest --trace data/traces/nasa_ksc_jul1995_1min.csv\n  prescale backtest --trace data/traces/nab_aws_elb_requests_5min.csv --horizon 15m --json')
+    .action(async (opts: { trace: string; models: string; horizon: string; step: string; testDays: number; json?: boolean }) => {
+      const { readTrace } = await import('./series/trace.js');
+      const { runBacktest, formatBacktestTable } = await import('./forecast/backtest.js');
+      const ms = (await import('ms')).default;
+      const horizonMs = ms(opts.horizon as never) as unknown as number;
+      const stepMs = ms(opts.step as never) as unknown as number;
+      if (!Number.isFinite(horizonMs) || !Number.isFinite(stepMs)) throw new PrescaleError('PRESCALE_ERR_CONFIG', `--horizon and --step take durations like "15m" or "1h", got "${opts.horizon}" and "${opts.step}"`);
+      const trace = await readTrace(opts.trace);
+      const intervalMinutes = trace.intervalMs / 60_000;
+      const horizons = [1, 5, 15, 30, 60].filter((h) => h * 60_000 <= horizonMs && h % intervalMinutes === 0);
+      if (horizons.length === 0) horizons.push(Math.max(intervalMinutes, Math.floor(horizonMs / trace.intervalMs) * intervalMinutes));
+      const result = runBacktest(trace, {
+        models: opts.models.split(',').map((m) => m.trim()).filter((m) => m.length > 0),
+        horizonsMinutes: horizons,
+        stepMinutes: Math.max(intervalMinutes, Math.round(stepMs / trace.intervalMs) * intervalMinutes),
+        testDays: opts.testDays,
+      });
+      if (opts.json) {
+        const { chosen, ...rest } = result;
+        const main = chosen.find((c) => c.horizonMinutes === 15) ?? chosen[chosen.length - 1];
+        process.stdout.write(`${JSON.stringify({ ...rest, trace: opts.trace, chosen: main?.latest ?? null, chosenByHorizon: chosen }, null, 2)}\n`);
+      } else {
+        process.stdout.write(`${formatBacktestTable(result)}\n`);
+      }
+    });
+
+  program
     .command('simulate')
     .description('run predictive, reactive (HPA-like) and oracle policies over a trace in simulated time')
     .requiredOption('--trace <file>', 'trace CSV (timestamp,requests)')

@@ -3,6 +3,9 @@ import { median } from 'simple-statistics';
 import type { Trace } from '../series/trace.js';
 import { simulate, type SimPolicyName, type SimResult } from './simulate.js';
 
+/** The service's default candidate models (the backtest's winners plus the baselines). */
+const SIM_MODELS = ['naive', 'seasonal-naive-daily', 'linear-regression-fourier', 'holt-winters'] as const;
+
 export interface SimulationOptions {
   leadTimeMs: number;
   /** rps one backend serves at 100%; default: the trace's median load needs 4 backends. */
@@ -40,7 +43,7 @@ export function runSimulation(trace: Trace, o: SimulationOptions): SimulationRep
   const leadSteps = Math.max(0, Math.ceil(o.leadTimeMs / trace.intervalMs));
   const seasonLength = Math.round(86_400_000 / trace.intervalMs);
   const forecaster = new Forecaster({
-    models: [createModel('seasonal-naive', { seasonLength, windowIntervals: 30 }), createModel('linear-regression', { seasonLength, windowIntervals: 30 })],
+    models: SIM_MODELS.map((name) => createModel(name, { seasonLength, windowIntervals: 30, intervalsPerDay: seasonLength })),
     horizon: leadSteps + 1,
     quantile: o.quantile,
     backtestOrigins: 30,

@@ -10,6 +10,8 @@ import { Pool } from './proxy/pool.js';
 import { createRouter } from './proxy/router.js';
 import { KEYED_ALGORITHMS } from './proxy/balancers/index.js';
 import { listenTcpProxy } from './proxy/tcp/tcp-proxy.js';
+import { watchSighup } from './proxy/tls.js';
+import type { ProxyHandler } from './proxy/forward.js';
 import { ControlLoop, type BalancerControl, type TickReport } from './scaler/control-loop.js';
 import type { CapacityProvider } from './scaler/provider.js';
 import { LocalProcessProvider } from './scaler/providers/local-process.js';
@@ -58,8 +60,9 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
   const pools: Pool[] = [];
   const metrics = new Metrics(() => (pools.length === 1 ? (pools[0] as Pool).upstream.backends : pools.flatMap((p) => p.upstream.backends)));
   const recorder = createTrafficRecorder(series, metrics.requestDuration);
-  const pool = new Pool('default', config.upstream, recorder, logger);
-  pools.push(pool, ...Object.entries(config.pools).map(([name, c]) => new Pool(name, c, recorder, logger)));
+  const proto = config.listen.tls ? 'https' : 'http';
+  const pool = new Pool('default', config.upstream, recorder, logger, proto);
+  pools.push(pool, ...Object.entries(config.pools).map(([name, c]) => new Pool(name, c, recorder, logger, proto)));
   const upstream = pool.upstream;
   const proxy = createRouter(config.routes, new Map(pools.map((p) => [p.name, p.handler])), pool.handler);
 
@@ -121,7 +124,7 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
     logger.debug({ decision: report.decision, forecast: report.forecast, observedRps: report.observedRps }, 'scaling decision');
   });
 
-  const listener = await listenDataPlane(config, pool, series, metrics, proxy);
+  const listener = await listenDataPlane(config, pool, series, metrics, proxy, logger);
   const proxyPort = listener.port;
   const status = () => ({
     backends: upstream.status(),
@@ -165,7 +168,7 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
 }
 
 /** The proxy listener: HTTP on node:http, or TCP (each connection recorded as one request). */
-async function listenDataPlane(config: Readonly<Config>, pool: Pool, series: TrafficSeries, metrics: Metrics, handler = pool.handler): Promise<{ port: number; close(): Promise<void> }> {
+async function listenDataPlane(config: Readonly<Config>, pool: Pool, series: TrafficSeries, metrics: Metrics, handler: ProxyHandler, logger: Logger): Promise<{ port: number; close(): Promise<void> }> {
   const up = config.upstream;
   if (config.listen.mode === 'tcp') {
     const tcp = await listenTcpProxy({
@@ -188,8 +191,16 @@ async function listenDataPlane(config: Readonly<Config>, pool: Pool, series: Tra
     });
     return { port: tcp.port, close: () => tcp.close() };
   }
-  const { server, port } = await listenProxy(handler, config.listen);
-  return { port, close: () => closeServer(server) };
+  // WebSocket and other upgrades go to the default pool (route rules apply to plain requests)
+  const { server, port, reload } = await listenProxy(handler, { host: config.listen.host, port: config.listen.port, upgrade: pool.upgrade, ...(config.listen.tls ? { tls: config.listen.tls } : {}) });
+  const stopSighup = config.listen.tls ? watchSighup(reload, logger) : () => {};
+  return {
+    port,
+    close: () => {
+      stopSighup();
+      return closeServer(server);
+    },
+  };
 }
 
 function buildProvider(config: Readonly<Config>, logger: Logger): CapacityProvider | null {

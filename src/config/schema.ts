@@ -18,6 +18,8 @@ const proxyListen = z.strictObject({
   host: z.string().min(1).default('0.0.0.0'),
   port: z.number().int().min(0).max(65535).default(8080),
   mode: z.enum(['http', 'tcp']).default('http'),
+  /** TLS termination (http mode): PEM files, re-read on SIGHUP without dropping connections. */
+  tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
 });
 
 const backend = z.strictObject({
@@ -165,6 +167,7 @@ export const configSchema = z
       if (config.upstream.hashKey.source !== 'client-ip') {
         ctx.addIssue({ code: 'custom', path: ['upstream', 'hashKey', 'source'], message: 'TCP mode can only hash the client address; use "client-ip"' });
       }
+      if (config.listen.tls) ctx.addIssue({ code: 'custom', path: ['listen', 'tls'], message: 'TLS termination needs listen.mode "http"' });
       if (config.routes.length > 0) ctx.addIssue({ code: 'custom', path: ['routes'], message: 'route rules need HTTP; remove them or use listen.mode "http"' });
     }
     config.upstream.backends.forEach((b, i) => {

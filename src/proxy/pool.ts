@@ -7,6 +7,7 @@ import { HealthChecker } from './health-check.js';
 import { OutlierDetector } from './outlier-detection.js';
 import { probeTcp } from './tcp/tcp-check.js';
 import { Upstream } from './upstream.js';
+import { createUpgradeHandler, type UpgradeListener } from './upgrade.js';
 
 export type PoolConfig = Config['upstream'];
 
@@ -19,10 +20,12 @@ export type PoolConfig = Config['upstream'];
 export class Pool {
   readonly upstream: Upstream;
   readonly handler: ProxyHandler;
+  /** HTTP Upgrade (WebSocket) pass-through to the same backends. */
+  readonly upgrade: UpgradeListener;
   readonly outlier: OutlierDetector;
   private readonly health: HealthChecker;
 
-  constructor(readonly name: string, config: PoolConfig, observer: ProxyObserver | undefined, logger: Logger) {
+  constructor(readonly name: string, config: PoolConfig, observer: ProxyObserver | undefined, logger: Logger, proto: 'http' | 'https' = 'http') {
     const group = { panic: false };
     const balancerOptions = config.boundedLoadFactor === undefined ? {} : { boundedLoadFactor: config.boundedLoadFactor };
     this.upstream = new Upstream(createBalancer(config.algorithm, balancerOptions), {
@@ -43,14 +46,17 @@ export class Pool {
       this.outlier.updatePanic();
       logger.info({ pool: name, backend: id, healthy }, healthy ? 'backend passed health checks' : 'backend failed health checks');
     });
+    const keyed = KEYED_ALGORITHMS.has(config.algorithm) ? { hashKey: createHashKey(config.hashKey) } : {};
     this.handler = createProxyHandler({
       upstream,
       retries: config.retries,
       outlier: this.outlier,
       queue: { limit: config.queueLimit, timeoutMs: config.queueTimeoutMs },
+      proto,
       ...(observer ? { observer } : {}),
-      ...(KEYED_ALGORITHMS.has(config.algorithm) ? { hashKey: createHashKey(config.hashKey) } : {}),
+      ...keyed,
     });
+    this.upgrade = createUpgradeHandler({ upstream, connectTimeoutMs: config.connectTimeoutMs, firstByteTimeoutMs: config.firstByteTimeoutMs, proto, ...keyed });
     for (const [i, b] of config.backends.entries()) this.admit(`${name === 'default' ? 'static' : name}-${i + 1}`, b.url, b.weight);
   }
 

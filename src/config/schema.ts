@@ -33,6 +33,8 @@ const healthCheck = z.strictObject({
   path: z.string().startsWith('/').default('/healthz'),
   intervalMs: duration.default(2000),
   timeoutMs: duration.default(1000),
+  /** Statuses counted as healthy, inclusive range. */
+  expectStatus: z.tuple([z.number().int().min(100).max(599), z.number().int().min(100).max(599)]).default([200, 399]),
   rise: z.number().int().min(1).default(2),
   fall: z.number().int().min(1).default(3),
 });
@@ -71,6 +73,10 @@ const upstream = z.strictObject({
   idleTimeoutMs: duration.default(60_000),
   keepAliveConnections: z.number().int().min(1).default(64),
   retries: z.number().int().min(0).max(5).default(1),
+  /** Response statuses retried on another backend (idempotent requests without a body). */
+  retryOn: z.array(z.number().int().min(500).max(599)).default([]),
+  /** Deadline for a whole request including retries; 0 = none. */
+  totalTimeoutMs: duration.default(0),
   /** HAProxy `maxconn` per server (0 = unlimited); when all are full, requests queue. */
   maxConnsPerBackend: z.number().int().min(0).default(0),
   queueLimit: z.number().int().min(0).default(1024),

@@ -34,6 +34,10 @@ export interface ProxyHandlerOptions {
    * `limit` entries for `timeoutMs` (HAProxy's backend queue and `timeout queue`), then 503.
    */
   queue?: { limit: number; timeoutMs: number };
+  /** Response statuses that are retried on another backend (idempotent requests without a body), e.g. [502, 503]. */
+  retryOn?: readonly number[];
+  /** Deadline for the whole exchange including retries, ms; 0 = none (then per-phase timeouts apply). */
+  totalTimeoutMs?: number;
 }
 
 /** Express-compatible `(req, res, next)`; errors are answered here, never passed to `next`. */
@@ -68,6 +72,8 @@ export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
     inFlight: 0,
     retriesInFlight: 0,
     queue: [],
+    retryOn: options.retryOn !== undefined && options.retryOn.length > 0 ? new Set(options.retryOn) : null,
+    totalTimeoutMs: options.totalTimeoutMs ?? 0,
     queueLimit: options.queue?.limit ?? 0,
     queueTimeoutMs: options.queue?.timeoutMs ?? 0,
   };
@@ -88,6 +94,8 @@ interface ProxyContext {
   retriesInFlight: number;
   /** Requests waiting for a backend below its maxConns, oldest first. */
   queue: Exchange[];
+  retryOn: ReadonlySet<number> | null;
+  totalTimeoutMs: number;
   queueLimit: number;
   queueTimeoutMs: number;
 }
@@ -122,6 +130,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   private readonly hasBody: boolean;
   key: string | undefined;
   private queueTimer: NodeJS.Timeout | null = null;
+  private totalTimer: NodeJS.Timeout | null = null;
+  /** Status of a response being discarded to retry it elsewhere (0: none). */
+  private discardedStatus = 0;
   /** The current backend failed to answer (already counted by passive health). */
   private localFailure = false;
   /** This request holds one unit of the retry budget. */
@@ -142,6 +153,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     ctx.observer.requestStarted(ctx.inFlight, timeOrigin + this.startPerf);
     this.res.once('close', this.onClientClose);
     ctx.outlier?.refresh(timeOrigin + this.startPerf);
+    if (ctx.totalTimeoutMs > 0) this.totalTimer = setTimeout(this.onTotalTimeout, ctx.totalTimeoutMs);
     if (ctx.hashKey !== undefined) this.key = ctx.hashKey(this.req);
     this.send(ctx.upstream.pick(this.key));
   }
@@ -215,6 +227,12 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     if (statusCode < 200) return true; // 1xx interim responses are not relayed (node answers 100-continue itself)
+    if (this.ctx.retryOn !== null && this.ctx.retryOn.has(statusCode) && this.canRetry(false)) {
+      // discard this response and try another backend; undici reports the abort through onError
+      this.discardedStatus = statusCode;
+      this.abortUpstream?.(new Error(`retrying after status ${statusCode}`));
+      return false;
+    }
     this.resume = resume;
     this.responseStarted = true;
     const headers: string[] = [];
@@ -264,6 +282,12 @@ class Exchange implements Dispatcher.DispatchHandler {
   onError(err: Error): void {
     if (this.done) return;
     const backend = this.backend;
+    if (this.discardedStatus !== 0 && backend !== undefined) {
+      this.ctx.outlier?.record(backend, this.discardedStatus, timeOrigin + performance.now());
+      this.discardedStatus = 0;
+      this.retryElsewhere(backend);
+      return;
+    }
     if (this.responseStarted) {
       // the response is half sent: the only honest signal left is to reset the client connection
       this.res.destroy(err);
@@ -275,21 +299,40 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.localFailure = true;
     if (backend !== undefined && this.canRetry(code === 'PRESCALE_ERR_UPSTREAM_TIMEOUT')) {
       this.localFailure = false;
-      if (!this.retried) {
-        this.retried = true;
-        this.ctx.retriesInFlight++;
-      }
-      backend.responses[0]!++;
-      backend.release();
-      this.abortUpstream = null;
-      backend.observeLatency(performance.now() - this.startPerf, timeOrigin + performance.now());
-      this.send(this.ctx.upstream.pickExcept(backend, this.key));
+      this.retryElsewhere(backend);
       return;
     }
     this.fail(code, code === 'PRESCALE_ERR_UPSTREAM_TIMEOUT' ? 'the backend did not answer in time' : 'the backend connection failed');
   }
 
   // ---- helpers ----
+
+  /** Give up on `backend` for this request and send it to another one. */
+  private retryElsewhere(backend: Backend): void {
+    if (!this.retried) {
+      this.retried = true;
+      this.ctx.retriesInFlight++;
+    }
+    backend.responses[0]!++;
+    backend.release();
+    this.abortUpstream = null;
+    backend.observeLatency(performance.now() - this.startPerf, timeOrigin + performance.now());
+    this.send(this.ctx.upstream.pickExcept(backend, this.key));
+  }
+
+  private readonly onTotalTimeout = (): void => {
+    this.totalTimer = null;
+    if (this.done) return;
+    const abort = this.abortUpstream;
+    // answer first, so the abort's own error report finds the exchange done
+    if (this.responseStarted) {
+      this.res.destroy();
+      this.finish(this.res.statusCode);
+    } else {
+      this.fail('PRESCALE_ERR_UPSTREAM_TIMEOUT', `no complete answer within ${this.ctx.totalTimeoutMs} ms`);
+    }
+    abort?.(new Error('total timeout'));
+  };
 
   /** Leave the queue with a backend that has a free slot. */
   dequeued(backend: Backend): void {
@@ -341,6 +384,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     const ctx = this.ctx;
     ctx.inFlight--;
     if (this.retried) ctx.retriesInFlight--;
+    if (this.totalTimer !== null) {
+      clearTimeout(this.totalTimer);
+      this.totalTimer = null;
+    }
     if (this.queueTimer !== null) {
       // the client left while queued
       clearTimeout(this.queueTimer);

@@ -52,6 +52,8 @@ export class Pool {
       retries: config.retries,
       outlier: this.outlier,
       queue: { limit: config.queueLimit, timeoutMs: config.queueTimeoutMs },
+      retryOn: config.retryOn,
+      totalTimeoutMs: config.totalTimeoutMs,
       proto,
       ...(observer ? { observer } : {}),
       ...keyed,

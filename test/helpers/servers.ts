@@ -23,7 +23,7 @@ export async function startServer(handler: (req: IncomingMessage, res: ServerRes
 }
 
 /** prescale's proxy on 127.0.0.1:0 in front of `urls` (all ready and healthy). */
-export async function startProxy(urls: string[], options: { firstByteTimeoutMs?: number; connectTimeoutMs?: number; retries?: number; observer?: ProxyObserver; algorithm?: AlgorithmName; hashKey?: HashKeySpec; maxConns?: number; queue?: { limit: number; timeoutMs: number } } = {}) {
+export async function startProxy(urls: string[], options: { firstByteTimeoutMs?: number; connectTimeoutMs?: number; retries?: number; observer?: ProxyObserver; algorithm?: AlgorithmName; hashKey?: HashKeySpec; maxConns?: number; queue?: { limit: number; timeoutMs: number }; retryOn?: number[]; totalTimeoutMs?: number } = {}) {
   const upstream = new Upstream(createBalancer(options.algorithm ?? 'round-robin'), {
     connectTimeoutMs: options.connectTimeoutMs ?? 1000,
     firstByteTimeoutMs: options.firstByteTimeoutMs ?? 5000,
@@ -38,6 +38,8 @@ export async function startProxy(urls: string[], options: { firstByteTimeoutMs?:
     ...(options.observer ? { observer: options.observer } : {}),
     ...(options.hashKey ? { hashKey: createHashKey(options.hashKey) } : {}),
     ...(options.queue ? { queue: options.queue } : {}),
+    ...(options.retryOn ? { retryOn: options.retryOn } : {}),
+    ...(options.totalTimeoutMs ? { totalTimeoutMs: options.totalTimeoutMs } : {}),
   });
   const { server, port } = await listenProxy(handler, { host: '127.0.0.1', port: 0 });
   return {

@@ -215,6 +215,47 @@ describe('proxy: errors map to 502, 503 and 504 with a stable code', () => {
     expect(statuses.every((s) => s === 200)).toBe(true);
   });
 
+  it('retries a GET answered with a configured status on another backend, but relays it for a POST', async () => {
+    let failingHits = 0;
+    const failing = await track(startServer((req, res) => {
+      failingHits++;
+      req.resume();
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      res.end('busy');
+    }));
+    const healthy = await track(startServer((req, res) => {
+      req.resume();
+      res.end('ok');
+    }));
+    const proxy = await track(startProxy([failing.url, healthy.url], { retryOn: [503] }));
+    for (let i = 0; i < 6; i++) {
+      const res = await request(proxy.url);
+      expect(res.statusCode).toBe(200);
+      expect(await res.body.text()).toBe('ok');
+    }
+    expect(failingHits).toBeGreaterThan(0);
+    const statuses = new Set<number>();
+    for (let i = 0; i < 6; i++) {
+      const res = await request(proxy.url, { method: 'POST', body: 'once' });
+      await res.body.dump();
+      statuses.add(res.statusCode);
+    }
+    expect(statuses.has(503)).toBe(true); // a POST is never sent twice, so its 503 reaches the client
+  });
+
+  it('answers 504 when the whole exchange passes the total timeout', async () => {
+    const backend = await track(startServer((req, res) => {
+      req.resume();
+      setTimeout(() => res.end('late'), 1000);
+    }));
+    const proxy = await track(startProxy([backend.url], { totalTimeoutMs: 150 }));
+    const started = Date.now();
+    const res = await request(proxy.url);
+    expect(res.statusCode).toBe(504);
+    expect(((await res.body.json()) as { error: { code: string } }).error.code).toBe('PRESCALE_ERR_UPSTREAM_TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(900);
+  });
+
   it('does not retry a POST: it fails once with 502', async () => {
     let hits = 0;
     const backend = await track(startServer((req, res) => {

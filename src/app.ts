@@ -70,7 +70,7 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
   const seasonLength = config.forecast.seasonLengthIntervals ?? Math.max(2, Math.round(86_400_000 / config.series.intervalMs));
   const horizon = Math.ceil((config.scaler.leadTimeMs + config.series.intervalMs) / config.series.intervalMs);
   const forecaster = new Forecaster({
-    models: config.forecast.models.map((name) => createModel(name, { seasonLength, windowIntervals: config.forecast.windowIntervals })),
+    models: config.forecast.models.map((name) => createModel(name, { seasonLength, windowIntervals: config.forecast.windowIntervals, intervalsPerDay: seasonLength })),
     horizon,
     quantile: config.forecast.quantile,
     backtestOrigins: config.forecast.backtestOrigins,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MODEL_NAMES } from '../forecast/registry.js';
 import { ALGORITHM_NAMES } from '../proxy/balancers/index.js';
 import { duration } from './duration.js';
 
@@ -105,7 +106,8 @@ const series = z.strictObject({
 });
 
 const forecast = z.strictObject({
-  models: z.array(z.enum(['seasonal-naive', 'linear-regression'])).min(1).default(['seasonal-naive', 'linear-regression']),
+  /** Candidate models; the one with the lowest recent backtest error at the lead-time horizon is used. */
+  models: z.array(z.enum(MODEL_NAMES)).min(1).default(['naive', 'seasonal-naive-daily', 'linear-regression', 'linear-regression-fourier', 'holt-winters']),
   /** Season length in intervals; default: one day of intervals. */
   seasonLengthIntervals: z.number().int().min(2).optional(),
   windowIntervals: z.number().int().min(3).default(30),

@@ -6,6 +6,7 @@ import type { ErrorCode } from '../errors.js';
 import type { Backend } from './backend.js';
 import { STATUS_BY_CODE } from './error-response.js';
 import { connectionTokens, isHopByHop } from './hop-by-hop.js';
+import { bodyEnd, consumeBody, responseHead, takeResponseHead, type BodyEnd, type ResponseHead } from './upgrade-response.js';
 import type { Upstream } from './upstream.js';
 
 export interface UpgradeHandlerOptions {
@@ -23,12 +24,8 @@ export interface UpgradeHandlerOptions {
 /** A listener for node:http's `'upgrade'` event. */
 export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
-/** Largest backend response head accepted (node's default --max-http-header-size). */
-const MAX_HEAD_BYTES = 16 * 1024;
 /** How long a closing side may take to flush before it is destroyed. */
 const CLOSE_GRACE_MS = 5_000;
-const CRLF2 = Buffer.from('\r\n\r\n');
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
  * Build the handler of HTTP/1.1 Upgrade requests (WebSocket, RFC 6455 §4; any protocol switch,
@@ -57,16 +54,6 @@ export function createUpgradeHandler(options: UpgradeHandlerOptions): UpgradeLis
 interface UpgradeContext extends UpgradeHandlerOptions {
   proto: 'http' | 'https';
 }
-
-interface ResponseHead {
-  status: number;
-  statusLine: string;
-  /** Flat name/value pairs as received. */
-  headers: string[];
-}
-
-/** How the body of a relayed non-101 response ends (RFC 9112 §6.3). */
-type BodyEnd = { kind: 'none' } | { kind: 'length'; remaining: number } | { kind: 'chunked'; scanner: ChunkedEnd } | { kind: 'close' };
 
 /** One upgrade request: connecting → awaiting the response head → tunnel (101) or relaying (other). */
 class Tunnel {
@@ -128,15 +115,13 @@ class Tunnel {
     if (this.phase === 'relaying') return this.relayBody(chunk);
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     for (;;) {
-      const end = this.pending.indexOf(CRLF2);
-      if (end < 0 || end > MAX_HEAD_BYTES) {
-        if (end > MAX_HEAD_BYTES || this.pending.length > MAX_HEAD_BYTES) this.reject('PRESCALE_ERR_UPSTREAM_CONNECT', 'the backend response head is too large');
-        return;
-      }
-      const head = parseResponseHead(this.pending.toString('latin1', 0, end));
-      const rest = this.pending.subarray(end + 4);
+      const found = takeResponseHead(this.pending);
+      if (found.kind === 'incomplete') return;
+      if (found.kind === 'too-large') return this.reject('PRESCALE_ERR_UPSTREAM_CONNECT', 'the backend response head is too large');
+      const { rest } = found;
       this.pending = rest;
-      if (head === null) return this.reject('PRESCALE_ERR_UPSTREAM_CONNECT', 'the backend sent an invalid response head');
+      if (found.kind === 'invalid') return this.reject('PRESCALE_ERR_UPSTREAM_CONNECT', 'the backend sent an invalid response head');
+      const { head } = found;
       if (head.status === 101) return this.switchProtocols(head, rest);
       if (head.status >= 200) return this.relayResponse(head, rest);
       // an interim 1xx (e.g. 103 Early Hints) is dropped, as forward.ts does
@@ -168,22 +153,9 @@ class Tunnel {
 
   /** Relay the bytes of a non-101 response body as they come (framing untouched), then close. */
   private relayBody(chunk: Buffer): void {
-    const body = this.body;
-    let take = chunk.length;
-    let complete = false;
-    if (body.kind === 'none') {
-      take = 0;
-      complete = true;
-    } else if (body.kind === 'length') {
-      take = Math.min(body.remaining, chunk.length);
-      body.remaining -= take;
-      complete = body.remaining === 0;
-    } else if (body.kind === 'chunked') {
-      const end = body.scanner.scan(chunk);
-      if (end === 'malformed') return this.closeBoth();
-      complete = end >= 0;
-      if (complete) take = end;
-    }
+    const framed = consumeBody(this.body, chunk);
+    if (framed === 'malformed') return this.closeBoth();
+    const { take, complete } = framed;
     const upstream = this.upstream as Socket;
     if (take > 0 && !this.client.write(take === chunk.length ? chunk : chunk.subarray(0, take)) && !complete) {
       upstream.pause();
@@ -299,115 +271,6 @@ function requestHead(req: IncomingMessage, proto: string): string {
   out += `Via: ${via === '' ? '' : `${via}, `}${req.httpVersion} prescale\r\n`;
   if (req.headers.host !== undefined) out += `X-Forwarded-Host: ${req.headers.host}\r\n`;
   return `${out}\r\n`;
-}
-
-/** Parse a response head (without its final CRLF CRLF); null when it is not valid HTTP/1.x. */
-function parseResponseHead(text: string): ResponseHead | null {
-  const lines = text.split('\r\n');
-  const statusLine = lines[0] as string;
-  const match = /^HTTP\/1\.[01] ([1-5]\d\d)(?: [^\0\r\n]*)?$/.exec(statusLine);
-  if (match === null) return null;
-  const headers: string[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] as string;
-    const colon = line.indexOf(':');
-    const name = line.slice(0, colon);
-    const value = line.slice(colon + 1).trim();
-    if (colon <= 0 || !TOKEN.test(name) || /[\0\r\n]/.test(value)) return null; // also rejects obs-fold (RFC 9112 §5.2)
-    headers.push(name, value);
-  }
-  return { status: Number(match[1]), statusLine, headers };
-}
-
-/**
- * The response head for the client: a 101 keeps Upgrade and gets `Connection: Upgrade`; any
- * other response loses its hop-by-hop fields but keeps its framing (Transfer-Encoding, or else
- * Content-Length: the body passes through unchanged) and gets `Connection: close`. Via is added.
- */
-function responseHead(head: ResponseHead, switching: boolean): Buffer {
-  const h = head.headers;
-  const listed: string[] = [];
-  let hasTransferEncoding = false;
-  for (let i = 0; i < h.length; i += 2) {
-    const lower = (h[i] as string).toLowerCase();
-    if (lower === 'connection') listed.push(...(connectionTokens(h[i + 1]) ?? []));
-    else if (lower === 'transfer-encoding') hasTransferEncoding = true;
-  }
-  let out = `${head.statusLine}\r\n`;
-  let via = '';
-  for (let i = 0; i < h.length; i += 2) {
-    const name = h[i] as string;
-    const value = h[i + 1] as string;
-    const lower = name.toLowerCase();
-    const kept = lower === 'transfer-encoding' || (switching && lower === 'upgrade');
-    if (!kept && (isHopByHop(lower) || listed.includes(lower))) continue;
-    if (hasTransferEncoding && lower === 'content-length') continue; // Transfer-Encoding overrides it (RFC 9112 §6.3)
-    if (lower === 'via') via = via === '' ? value : `${via}, ${value}`;
-    else out += `${name}: ${value}\r\n`;
-  }
-  out += `Via: ${via === '' ? '' : `${via}, `}1.1 prescale\r\nConnection: ${switching ? 'Upgrade' : 'close'}\r\n\r\n`;
-  return Buffer.from(out, 'latin1');
-}
-
-/** Where a response body ends (RFC 9112 §6.3); null for conflicting or invalid Content-Length. */
-function bodyEnd(method: string, head: ResponseHead): BodyEnd | null {
-  if (method === 'HEAD' || head.status === 204 || head.status === 304) return { kind: 'none' };
-  let te: string | undefined;
-  let length: string | undefined;
-  for (let i = 0; i < head.headers.length; i += 2) {
-    const lower = (head.headers[i] as string).toLowerCase();
-    const value = head.headers[i + 1] as string;
-    if (lower === 'transfer-encoding') te = te === undefined ? value : `${te}, ${value}`;
-    else if (lower === 'content-length') {
-      for (const v of value.split(',')) {
-        const trimmed = v.trim();
-        if (!/^\d{1,15}$/.test(trimmed) || (length !== undefined && length !== trimmed)) return null;
-        length = trimmed;
-      }
-    }
-  }
-  if (te !== undefined) return te.split(',').at(-1)?.trim().toLowerCase() === 'chunked' ? { kind: 'chunked', scanner: new ChunkedEnd() } : { kind: 'close' };
-  if (length !== undefined) return Number(length) === 0 ? { kind: 'none' } : { kind: 'length', remaining: Number(length) };
-  return { kind: 'close' };
-}
-
-/** Finds the end of a chunked body (RFC 9112 §7.1) in the bytes passing through, without decoding it. */
-class ChunkedEnd {
-  private line = '';
-  /** Bytes of chunk data plus its CRLF still to skip. */
-  private skip = 0;
-  private inTrailers = false;
-
-  /** Length of the prefix of `chunk` that completes the body, -1 when the body goes on. */
-  scan(chunk: Buffer): number | 'malformed' {
-    let i = 0;
-    while (i < chunk.length) {
-      if (this.skip > 0) {
-        const n = Math.min(this.skip, chunk.length - i);
-        this.skip -= n;
-        i += n;
-        continue;
-      }
-      const byte = chunk[i++] as number;
-      if (byte !== 0x0a) {
-        if (this.line.length > 4096) return 'malformed';
-        this.line += String.fromCharCode(byte);
-        continue;
-      }
-      const line = this.line.endsWith('\r') ? this.line.slice(0, -1) : this.line;
-      this.line = '';
-      if (this.inTrailers) {
-        if (line === '') return i;
-        continue;
-      }
-      const size = /^([0-9A-Fa-f]{1,12})[ \t]*(?:;.*)?$/.exec(line);
-      if (size === null) return 'malformed';
-      const n = parseInt(size[1] as string, 16);
-      if (n === 0) this.inTrailers = true;
-      else this.skip = n + 2;
-    }
-    return -1;
-  }
 }
 
 /** End a socket's writable side, then destroy it once flushed (or after CLOSE_GRACE_MS). */

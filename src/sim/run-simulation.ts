@@ -4,7 +4,7 @@ import type { Trace } from '../series/trace.js';
 import { simulate, type SimPolicyName, type SimResult } from './simulate.js';
 
 /** The service's default candidate models (the backtest's winners plus the baselines). */
-const SIM_MODELS = ['naive', 'seasonal-naive-daily', 'linear-regression-fourier', 'holt-winters'] as const;
+const SIM_MODELS = ['naive', 'seasonal-naive-daily', 'linear-regression', 'linear-regression-fourier', 'holt-winters'] as const;
 
 export interface SimulationOptions {
   leadTimeMs: number;

@@ -1,8 +1,8 @@
-import { pino } from 'pino';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type App } from '../../src/app.js';
+import type { App } from '../../src/app.js';
 import { validateConfig } from '../../src/config/load.js';
+import { startConfiguredApp } from '../helpers/app.js';
 import { startServer } from '../helpers/servers.js';
 
 describe('route rules pick a pool by method, path, host or header', () => {
@@ -17,7 +17,7 @@ describe('route rules pick a pool by method, path, host or header', () => {
       }));
     }
     const [replica, primary, adminApi] = servers;
-    const parsed = validateConfig({
+    app = await startConfiguredApp({
       listen: { host: '127.0.0.1', port: 0 },
       admin: { host: '127.0.0.1', port: 0 },
       upstream: { backends: [{ url: replica!.url }], healthCheck: { intervalMs: 30, rise: 1 } },
@@ -33,8 +33,6 @@ describe('route rules pick a pool by method, path, host or header', () => {
       series: { logDir: '/tmp/prescale-routes-test' },
       scaler: { capacityPerBackendRps: 100 },
     });
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-    app = await startApp(parsed.config, { logger: pino({ level: 'silent' }) });
     await new Promise((r) => setTimeout(r, 300));
   });
   afterAll(async () => {

@@ -3,11 +3,10 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { pino } from 'pino';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type App } from '../../src/app.js';
-import { validateConfig } from '../../src/config/load.js';
+import type { App } from '../../src/app.js';
+import { startConfiguredApp } from '../helpers/app.js';
 import { startServer } from '../helpers/servers.js';
 
 const run = promisify(execFile);
@@ -24,17 +23,13 @@ describe('serve: static backends, admin API and traffic log', () => {
       res.end(req.url === '/healthz' ? 'ok' : 'hello');
     });
     logDir = join(await mkdtemp(join(tmpdir(), 'prescale-serve-')), 'traffic');
-    const parsed = validateConfig({
+    app = await startConfiguredApp({
       listen: { host: '127.0.0.1', port: 0 },
       admin: { host: '127.0.0.1', port: 0 },
       upstream: { backends: [{ url: backend.url }], healthCheck: { intervalMs: 50, rise: 1 } },
       series: { intervalMs: 200, logDir },
       scaler: { capacityPerBackendRps: 100 },
-    });
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-    app = await startApp(parsed.config, { logger: pino({ level: 'silent' }) });
-    const deadline = Date.now() + 5000;
-    while (app.upstream.readyCount() < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    }, { readyBackends: 1 });
   });
 
   afterAll(async () => {

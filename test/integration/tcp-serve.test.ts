@@ -1,9 +1,9 @@
 import { connect, createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type App } from '../../src/app.js';
+import type { App } from '../../src/app.js';
 import { validateConfig } from '../../src/config/load.js';
+import { startConfiguredApp } from '../helpers/app.js';
 
 describe('serve in TCP mode: a TCP echo service behind prescale, TCP connect health checks', () => {
   let app: App;
@@ -13,17 +13,13 @@ describe('serve in TCP mode: a TCP echo service behind prescale, TCP connect hea
     echo = createServer((s) => s.pipe(s));
     await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
     const port = (echo.address() as AddressInfo).port;
-    const parsed = validateConfig({
+    app = await startConfiguredApp({
       listen: { host: '127.0.0.1', port: 0, mode: 'tcp' },
       admin: { host: '127.0.0.1', port: 0 },
       upstream: { algorithm: 'ip-hash', backends: [{ url: `tcp://127.0.0.1:${port}` }], healthCheck: { kind: 'tcp', intervalMs: 30, rise: 1 } },
       series: { intervalMs: 200, logDir: '/tmp/prescale-tcp-serve-test' },
       scaler: { capacityPerBackendRps: 100 },
-    });
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-    app = await startApp(parsed.config, { logger: pino({ level: 'silent' }) });
-    const deadline = Date.now() + 5000;
-    while (app.upstream.readyCount() < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    }, { readyBackends: 1 });
   });
   afterAll(async () => {
     await app?.stop();

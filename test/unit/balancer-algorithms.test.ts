@@ -2,28 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { PrescaleError } from '../../src/errors.js';
 import { Backend } from '../../src/proxy/backend.js';
 import { ALGORITHM_NAMES, createBalancer, KEYED_ALGORITHMS, type AlgorithmName, type BalancerOptions } from '../../src/proxy/balancers/index.js';
-
-const poolDefaults = { connectTimeoutMs: 1000, firstByteTimeoutMs: 1000, idleTimeoutMs: 1000, keepAliveConnections: 1 };
-
-function backends(weights: number[]): Backend[] {
-  return weights.map((weight, i) => {
-    const b = new Backend({ ...poolDefaults, id: String.fromCharCode(97 + i), url: `http://127.0.0.1:${10_000 + i}`, weight });
-    b.state = 'ready';
-    b.healthy = true;
-    return b;
-  });
-}
-
-/** mulberry32 (Tommy Ettinger, public domain): a tiny seeded PRNG so random algorithms are repeatable. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../helpers/seeded-random.js';
+import { backendOptions, backends, markReady } from '../helpers/backend-fixtures.js';
 
 /** A fixed list of uniform numbers, for sequences that can be checked by hand. */
 function scripted(values: number[]): () => number {
@@ -37,7 +17,7 @@ function clientAddress(random: () => number): string {
   return `${octet()}.${octet()}.${octet()}.${octet()}`;
 }
 
-const options = (): BalancerOptions => ({ random: seeded(7), nowMs: () => 1_000 });
+const options = (): BalancerOptions => ({ random: mulberry32(7), nowMs: () => 1_000 });
 
 /**
  * Run `count` picks. 'idle': each request finishes before the next (inFlight stays 0);
@@ -45,7 +25,7 @@ const options = (): BalancerOptions => ({ random: seeded(7), nowMs: () => 1_000 
  */
 function shares(algorithm: AlgorithmName, list: Backend[], mode: 'idle' | 'loaded', count: number): Record<string, number> {
   const balancer = createBalancer(algorithm, options());
-  const keys = seeded(99);
+  const keys = mulberry32(99);
   const counts: Record<string, number> = {};
   for (let i = 0; i < count; i++) {
     const b = balancer.pick(list, algorithm === 'ip-hash' ? clientAddress(keys) : `user-${i}`);
@@ -183,12 +163,7 @@ describe('eligibility', () => {
   it.each(['smooth-weighted-round-robin', 'least-connections', 'p2c', 'random'] as const)(
     '%s follows effectiveWeight, and skips a backend whose effective weight is 0',
     (name) => {
-      const list = [0, 1].map((i) => {
-        const b = new RampingBackend({ ...poolDefaults, id: String.fromCharCode(97 + i), url: `http://127.0.0.1:${10_000 + i}`, weight: 4 });
-        b.state = 'ready';
-        b.healthy = true;
-        return b;
-      });
+      const list = [0, 1].map((i) => markReady(new RampingBackend(backendOptions(i, 4))));
       list[0]!.ramp = 0.25; // effective weights 1 : 4
       const got = shares(name, list, 'idle', 10_000);
       expect(Math.abs((got['a'] ?? 0) - 0.2)).toBeLessThanOrEqual(0.03);

@@ -4,31 +4,10 @@ import { createIpHash } from '../../src/proxy/balancers/ip-hash.js';
 import { createMaglev } from '../../src/proxy/balancers/maglev.js';
 import { createRingHash } from '../../src/proxy/balancers/ring-hash.js';
 import type { Balancer } from '../../src/proxy/balancers/balancer.js';
+import { mulberry32 } from '../helpers/seeded-random.js';
+import { backends } from '../helpers/backend-fixtures.js';
 
-const poolDefaults = { connectTimeoutMs: 1000, firstByteTimeoutMs: 1000, idleTimeoutMs: 1000, keepAliveConnections: 1 };
-
-function backends(weights: number[], firstId = 0): Backend[] {
-  return weights.map((weight, j) => {
-    const i = firstId + j;
-    const b = new Backend({ ...poolDefaults, id: String.fromCharCode(97 + i), url: `http://127.0.0.1:${10_000 + i}`, weight });
-    b.state = 'ready';
-    b.healthy = true;
-    return b;
-  });
-}
-
-/** mulberry32 (Tommy Ettinger, public domain): a tiny seeded PRNG so random algorithms are repeatable. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = seeded(11);
+const random = mulberry32(11);
 const ipKeys = Array.from({ length: 10_000 }, () => Array.from({ length: 4 }, () => Math.floor(random() * 256)).join('.'));
 const userKeys = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
 
@@ -105,8 +84,8 @@ describe('consistent hashing: adding a backend moves about 1/5 of the keys', () 
   });
 
   it.each([
-    ['ring-hash', () => createRingHash({ random: seeded(5) })],
-    ['maglev', () => createMaglev({ random: seeded(5) })],
+    ['ring-hash', () => createRingHash({ random: mulberry32(5) })],
+    ['maglev', () => createMaglev({ random: mulberry32(5) })],
   ] as const)('%s spreads requests without a key by weight', (_name, create) => {
     const list = backends([3, 1, 1]);
     const balancer = create();

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { Backend } from '../../src/proxy/backend.js';
 import { createMaglev } from '../../src/proxy/balancers/maglev.js';
 import { createRingHash } from '../../src/proxy/balancers/ring-hash.js';
+import { backends } from '../helpers/backend-fixtures.js';
 
 // Count every murmur3 call: building a ring or table hashes every backend (thousands of calls
 // for a ring), while a pick hashes only its key (one call).
@@ -15,17 +15,6 @@ vi.mock('../../src/proxy/balancers/murmur3.js', async (importOriginal) => {
     },
   };
 });
-
-const poolDefaults = { connectTimeoutMs: 1000, firstByteTimeoutMs: 1000, idleTimeoutMs: 1000, keepAliveConnections: 1 };
-
-function backends(weights: number[]): Backend[] {
-  return weights.map((weight, i) => {
-    const b = new Backend({ ...poolDefaults, id: String.fromCharCode(97 + i), url: `http://127.0.0.1:${10_000 + i}`, weight });
-    b.state = 'ready';
-    b.healthy = true;
-    return b;
-  });
-}
 
 /** murmur3 calls made by `picks` picks with distinct keys. */
 function hashCalls(pick: (key: string) => unknown, picks: number): number {

@@ -3,28 +3,8 @@ import { Backend } from '../../src/proxy/backend.js';
 import { createLeastConnections } from '../../src/proxy/balancers/least-connections.js';
 import { createLeastResponseTime } from '../../src/proxy/balancers/least-response-time.js';
 import { createPowerOfTwoChoices } from '../../src/proxy/balancers/power-of-two-choices.js';
-
-const poolDefaults = { connectTimeoutMs: 1000, firstByteTimeoutMs: 1000, idleTimeoutMs: 1000, keepAliveConnections: 1 };
-
-function backends(weights: number[]): Backend[] {
-  return weights.map((weight, i) => {
-    const b = new Backend({ ...poolDefaults, id: String.fromCharCode(97 + i), url: `http://127.0.0.1:${10_000 + i}`, weight });
-    b.state = 'ready';
-    b.healthy = true;
-    return b;
-  });
-}
-
-/** mulberry32 (Tommy Ettinger, public domain): a tiny seeded PRNG so random algorithms are repeatable. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../helpers/seeded-random.js';
+import { backends } from '../helpers/backend-fixtures.js';
 
 function counts(pick: () => Backend | undefined, n: number): Record<string, number> {
   const out: Record<string, number> = {};
@@ -38,7 +18,7 @@ function counts(pick: () => Backend | undefined, n: number): Record<string, numb
 describe('least connections and power of two choices prefer fewer in-flight requests', () => {
   const algorithms = [
     ['least-connections', () => createLeastConnections()],
-    ['p2c', () => createPowerOfTwoChoices({ random: seeded(3) })],
+    ['p2c', () => createPowerOfTwoChoices({ random: mulberry32(3) })],
   ] as const;
 
   it.each(algorithms)('%s never sends to the backend with the most requests in flight', (_name, create) => {

@@ -2,17 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Backend } from '../../src/proxy/backend.js';
 import { createRoundRobin } from '../../src/proxy/balancers/round-robin.js';
 import { createSmoothWeightedRoundRobin } from '../../src/proxy/balancers/smooth-weighted-round-robin.js';
-
-const poolDefaults = { connectTimeoutMs: 1000, firstByteTimeoutMs: 1000, idleTimeoutMs: 1000, keepAliveConnections: 1 };
-
-function backends(weights: number[]): Backend[] {
-  return weights.map((weight, i) => {
-    const b = new Backend({ ...poolDefaults, id: String.fromCharCode(97 + i), url: `http://127.0.0.1:${10_000 + i}`, weight });
-    b.state = 'ready';
-    b.healthy = true;
-    return b;
-  });
-}
+import { backends } from '../helpers/backend-fixtures.js';
 
 function shares(pick: () => Backend | undefined, n: number): Record<string, number> {
   const counts: Record<string, number> = {};

@@ -2,29 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PrescaleError } from '../../src/errors.js';
 import { autoPicks } from '../../src/forecast/auto-policy.js';
 import { formatBacktestTable, runBacktest, type BacktestResult } from '../../src/forecast/backtest.js';
-
-/** Seeded uniform PRNG (mulberry32) in [0, 1). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Poisson draws (Knuth), fine for the means used here (< 500). */
-function poisson(seed: number): (mean: number) => number {
-  const uniform = random(seed);
-  return (mean) => {
-    const limit = Math.exp(-mean);
-    let k = 0;
-    for (let p = uniform(); p > limit; p *= uniform()) k++;
-    return k;
-  };
-}
+import { mulberry32, poissonDraws } from '../helpers/seeded-random.js';
 
 const intervalMs = 1_800_000; // 30 minutes
 const day = 48;
@@ -38,7 +16,7 @@ function metrics(result: BacktestResult, name: string, horizonMinutes: number) {
 }
 
 describe('rolling-origin backtest of forecast models', () => {
-  const draw = poisson(3);
+  const draw = poissonDraws(3);
   const requests = Array.from({ length: 28 * day }, (_, t) => draw((100 + (3 * t) / day) * (1 + 0.5 * Math.sin((2 * Math.PI * t) / day))));
   const options = { models: ['linear-regression-fourier', 'holt-winters'], horizonsMinutes: [30, 90], stepMinutes: 120, testDays: 4 };
   const result = runBacktest({ intervalMs, startMs, requests }, options);
@@ -77,7 +55,7 @@ describe('rolling-origin backtest of forecast models', () => {
     // badly wrong), then 3 days of a gentle random walk far above it (the last value is best).
     // The test range is the last 4 days, so one scored day is still periodic; over the whole
     // range hindsight prefers naive. A short selection window (3 origins) keeps the switch quick.
-    const uniform = random(11);
+    const uniform = mulberry32(11);
     let level = 1000;
     const series = Array.from({ length: 20 * day }, (_, t) => {
       if (t < 17 * day) return t % 3 === 0 ? 400 : 100;
@@ -150,7 +128,7 @@ describe('auto policy', () => {
   it('never changes an earlier pick when later errors change', () => {
     const base = autoPicks(errors, origins, 2, 2);
     for (let k = 0; k < origins.length; k++) {
-      const changed = errors.map((series) => series.map((value, i) => (i >= k ? 100 * random(k)() : value)));
+      const changed = errors.map((series) => series.map((value, i) => (i >= k ? 100 * mulberry32(k)() : value)));
       expect(autoPicks(changed, origins, 2, 2).slice(0, k + 1)).toEqual(base.slice(0, k + 1));
     }
   });

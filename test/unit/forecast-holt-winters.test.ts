@@ -2,33 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { PrescaleError } from '../../src/errors.js';
 import { fitHoltWinters, toParams } from '../../src/forecast/holt-winters-fit.js';
 import { HOLT_WINTERS_BOUNDS, createHoltWinters } from '../../src/forecast/holt-winters.js';
-
-/** Seeded uniform PRNG (mulberry32) in [0, 1). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Standard normal draws (Box-Muller) from a seeded PRNG. */
-function normal(seed: number): () => number {
-  const uniform = random(seed);
-  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-}
-
-const day = 48; // 30-minute intervals
-const signal = (t: number, trendPerDay: number): number =>
-  200 + (trendPerDay * t) / day + 80 * Math.sin((2 * Math.PI * t) / day) + 25 * Math.cos((4 * Math.PI * t) / day);
-
-function noisy(days: number, trendPerDay: number, sd: number, seed: number): number[] {
-  const noise = normal(seed);
-  return Array.from({ length: days * day }, (_, t) => signal(t, trendPerDay) + sd * noise());
-}
+import { normalDraws } from '../helpers/seeded-random.js';
+import { day, noisy, signal } from '../helpers/synthetic-series.js';
 
 const fitSettings = { m: day, calibration: day, training: 21 * day, horizon: 6, maxEvaluations: 150, transform: 'none' as const };
 
@@ -54,7 +29,7 @@ describe('holt-winters', () => {
   );
 
   it('fits its smoothing parameters to the data: a wandering level gets a large α, a steady one a small α', () => {
-    const noise = normal(8);
+    const noise = normalDraws(8);
     let level = 400;
     const wandering = Array.from({ length: 14 * day }, (_, t) => {
       level += 15 * noise();
@@ -85,7 +60,7 @@ describe('holt-winters', () => {
   });
 
   it('chooses the log scale for multiplicative traffic and the raw scale for an additive signal', () => {
-    const noise = normal(12);
+    const noise = normalDraws(12);
     // the level falls 10× over two weeks while the daily swing stays ±40 % of it
     const multiplicative = Array.from({ length: 14 * day }, (_, t) => 2000 * 0.1 ** (t / (14 * day)) * (1 + 0.4 * Math.sin((2 * Math.PI * t) / day)) * (1 + 0.02 * noise()));
     const additive = noisy(14, 4, 2, 13);

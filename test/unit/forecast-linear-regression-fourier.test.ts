@@ -1,34 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { PrescaleError } from '../../src/errors.js';
 import { createLinearRegressionFourier } from '../../src/forecast/linear-regression-fourier.js';
-
-/** Seeded uniform PRNG (mulberry32) in [0, 1). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Standard normal draws (Box-Muller) from a seeded PRNG. */
-function normal(seed: number): () => number {
-  const uniform = random(seed);
-  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-}
-
-const day = 48; // 30-minute intervals
-/** Noise-free signal: level 200, a linear trend per day, a daily swing with two harmonics. */
-const signal = (t: number, trendPerDay: number): number =>
-  200 + (trendPerDay * t) / day + 80 * Math.sin((2 * Math.PI * t) / day) + 25 * Math.cos((4 * Math.PI * t) / day);
-
-function noisy(days: number, trendPerDay: number, sd: number, seed: number): number[] {
-  const noise = normal(seed);
-  return Array.from({ length: days * day }, (_, t) => signal(t, trendPerDay) + sd * noise());
-}
+import { normalDraws } from '../helpers/seeded-random.js';
+import { day, noisy, signal } from '../helpers/synthetic-series.js';
 
 describe('linear-regression-fourier', () => {
   it.each([
@@ -54,7 +28,7 @@ describe('linear-regression-fourier', () => {
   it('learns a weekly pattern when it has two weeks: forecasts the weekly fall better than without it', () => {
     // a smooth weekly cycle (±35 %) times the daily swing, noise 2 %; the origin is where the
     // weekly factor falls fastest, so the 12 steps ahead drift down over half a day
-    const noise = normal(9);
+    const noise = normalDraws(9);
     const week = 7 * day;
     const truth = (t: number): number => 300 * (1 + 0.35 * Math.sin((2 * Math.PI * t) / week)) * (1 + 0.3 * Math.sin((2 * Math.PI * t) / day));
     const n = 3 * week + Math.round(week / 4) + day / 2;
@@ -68,7 +42,7 @@ describe('linear-regression-fourier', () => {
   });
 
   it('bounds each step by its own calibration residuals: wider further ahead on a random walk', () => {
-    const noise = normal(21);
+    const noise = normalDraws(21);
     let level = 500;
     const history = Array.from({ length: 21 * day }, (_, t) => {
       level = Math.max(50, level + 8 * noise());

@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PrescaleError } from '../../src/errors.js';
 import { createLinearRegression } from '../../src/forecast/linear-regression.js';
-
-/** Seeded uniform PRNG (mulberry32) in [0, 1). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../helpers/seeded-random.js';
 
 describe('linear regression', () => {
   it.each([
@@ -24,7 +13,7 @@ describe('linear regression', () => {
   ])(
     'recovers y = $intercept + $slope·t (noise ±$noise) within 1% over $horizon steps',
     ({ intercept, slope, noise, windowIntervals, horizon }) => {
-      const uniform = random(11);
+      const uniform = mulberry32(11);
       const n = 300;
       const history = Object.freeze(Array.from({ length: n }, (_, t) => intercept + slope * t + noise * (2 * uniform() - 1)));
       const result = createLinearRegression({ windowIntervals }).forecast(history, horizon, 0.9);
@@ -46,7 +35,7 @@ describe('linear regression', () => {
   });
 
   it('widens the upper bound with the step ahead and keeps it above the point', () => {
-    const uniform = random(3);
+    const uniform = mulberry32(3);
     const history = Array.from({ length: 200 }, (_, t) => 100 + 2 * t + 30 * uniform());
     const result = createLinearRegression({ windowIntervals: 30 }).forecast(history, 20, 0.9);
     const widths = result.upper.map((u, i) => u - (result.point[i] as number));

@@ -4,30 +4,7 @@ import { createHoltWinters } from '../../src/forecast/holt-winters.js';
 import { createLinearRegressionFourier } from '../../src/forecast/linear-regression-fourier.js';
 import type { ForecastModel } from '../../src/forecast/model.js';
 import { forecastBounds, stepUpperOffsets } from '../../src/forecast/prediction-intervals.js';
-
-/** Seeded uniform PRNG (mulberry32) in [0, 1). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Poisson draws (Knuth for small means, normal approximation above 500). */
-function poisson(seed: number): (mean: number) => number {
-  const uniform = random(seed);
-  return (mean) => {
-    if (mean > 500) return Math.max(0, Math.round(mean + Math.sqrt(mean) * Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform())));
-    const limit = Math.exp(-mean);
-    let k = 0;
-    for (let p = uniform(); p > limit; p *= uniform()) k++;
-    return k;
-  };
-}
+import { poissonDraws } from '../helpers/seeded-random.js';
 
 const day = 48;
 
@@ -54,7 +31,7 @@ describe('per-step prediction intervals', () => {
   it.each(['naive', 'seasonal-naive-daily', 'linear-regression-fourier', 'holt-winters'] as const)(
     '%s gives p50 <= p90 <= p99 bounds above its point forecast',
     (name) => {
-      const draw = poisson(4);
+      const draw = poissonDraws(4);
       const history = Array.from({ length: 16 * day }, (_, t) => draw(100 + 60 * Math.sin((2 * Math.PI * t) / day)));
       const model = build(name);
       const bounds = forecastBounds(model, history, 6);
@@ -71,7 +48,7 @@ describe('per-step prediction intervals', () => {
   it.each(['linear-regression-fourier', 'holt-winters'] as const)(
     '%s: the p90 bound covers about 0.9 of what happens next on Poisson traffic with a daily cycle',
     (name) => {
-      const draw = poisson(17);
+      const draw = poissonDraws(17);
       const series = Array.from({ length: 30 * day }, (_, t) => draw(80 * (1 + 0.6 * Math.sin((2 * Math.PI * t) / day)) * (1 + t / (60 * day))));
       const model = build(name);
       let covered = 0;

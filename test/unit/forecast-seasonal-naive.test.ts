@@ -1,24 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PrescaleError } from '../../src/errors.js';
 import { createSeasonalNaive } from '../../src/forecast/seasonal-naive.js';
-
-/** Seeded uniform PRNG (mulberry32) so the noisy cases are reproducible. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Standard normal draws (Box-Muller) from a seeded PRNG. */
-function normal(seed: number): () => number {
-  const uniform = random(seed);
-  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-}
+import { mulberry32, normalDraws } from '../helpers/seeded-random.js';
 
 function pattern(seasonLength: number): number[] {
   return Array.from({ length: seasonLength }, (_, i) => Math.round(100 + 80 * Math.sin((2 * Math.PI * i) / seasonLength) + (i % 5) * 7));
@@ -43,7 +26,7 @@ describe('seasonal naive', () => {
 
   it.each([0.8, 0.9, 0.95])('upper bound at q = %s covers about q of the next values of a noisy seasonal series', (quantile) => {
     const seasonLength = 24;
-    const noise = normal(42);
+    const noise = normalDraws(42);
     const shape = pattern(seasonLength);
     const series = Array.from({ length: 1200 }, (_, t) => Math.max(0, (shape[t % seasonLength] as number) + 10 * noise()));
     const model = createSeasonalNaive({ seasonLength });
@@ -60,7 +43,7 @@ describe('seasonal naive', () => {
 
   it('widens the upper bound by √(k + 1) for steps that wrap k extra seasons', () => {
     const seasonLength = 10;
-    const noise = random(7);
+    const noise = mulberry32(7);
     const history = Array.from({ length: 60 }, (_, t) => 50 + (t % seasonLength) + 20 * noise());
     const result = createSeasonalNaive({ seasonLength }).forecast(history, 25, 0.9);
     const widths = result.upper.map((u, i) => u - (result.point[i] as number));

@@ -4,18 +4,7 @@ import { createLinearRegression } from '../../src/forecast/linear-regression.js'
 import type { Forecast, ForecastModel } from '../../src/forecast/model.js';
 import { createSeasonalNaive } from '../../src/forecast/seasonal-naive.js';
 import { backtest } from '../../src/forecast/select.js';
-
-/** Seeded uniform PRNG (mulberry32) in [0, 1). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../helpers/seeded-random.js';
 
 /** A real (tiny) model that remembers every history it was shown; forecasts the last finite value. */
 function recordingModel(name: string, lookbackIntervals?: number): ForecastModel & { seen: number[][] } {
@@ -35,7 +24,7 @@ function recordingModel(name: string, lookbackIntervals?: number): ForecastModel
 
 const seasonLength = 48;
 const models = [createSeasonalNaive({ seasonLength }), createLinearRegression({ windowIntervals: 30 })];
-const uniform = random(5);
+const uniform = mulberry32(5);
 const ramp = Array.from({ length: 600 }, (_, t) => 50 + 0.5 * t + 2 * (uniform() - 0.5));
 const sine = Array.from({ length: 600 }, (_, t) => 100 + 80 * Math.sin((2 * Math.PI * t) / seasonLength) + 4 * (uniform() - 0.5));
 const spikes = Array.from({ length: 600 }, (_, t) => (t % seasonLength < 6 ? 400 : 20) + 4 * (uniform() - 0.5));

@@ -4,22 +4,7 @@ import {
   HISTOGRAM_MIN_MS,
   LatencyHistogram,
 } from '../../src/series/latency-histogram.js';
-
-/** Deterministic PRNG (mulberry32) so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function normal(rand: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-}
+import { mulberry32, standardNormal } from '../helpers/seeded-random.js';
 
 /** Exact sample at sorted index floor(q × (n − 1)), the rank the histogram estimates. */
 function exactQuantile(sorted: readonly number[], q: number): number {
@@ -27,15 +12,15 @@ function exactQuantile(sorted: readonly number[], q: number): number {
 }
 
 const distributions: [string, (rand: () => number) => number][] = [
-  ['log-normal around 20 ms', (rand) => Math.exp(Math.log(20) + 1.2 * normal(rand))],
+  ['log-normal around 20 ms', (rand) => Math.exp(Math.log(20) + 1.2 * standardNormal(rand))],
   ['uniform 0.05..2000 ms', (rand) => 0.05 + rand() * 1999.95],
   ['exponential mean 150 ms plus 2 ms floor', (rand) => 2 - 150 * Math.log(1 - rand())],
-  ['bimodal cache hits 0.3 ms and misses 80 ms', (rand) => (rand() < 0.7 ? 0.3 : 80) * (1 + 0.2 * normal(rand) ** 2)],
+  ['bimodal cache hits 0.3 ms and misses 80 ms', (rand) => (rand() < 0.7 ? 0.3 : 80) * (1 + 0.2 * standardNormal(rand) ** 2)],
 ];
 
 describe('LatencyHistogram', () => {
   it.each(distributions)('estimates quantiles within 3%% of the exact ones on %s', (_name, draw) => {
-    const rand = rng(42);
+    const rand = mulberry32(42);
     const h = new LatencyHistogram();
     const samples: number[] = [];
     for (let i = 0; i < 50_000; i++) {
@@ -88,12 +73,12 @@ describe('LatencyHistogram', () => {
   });
 
   it('gives the same answers after merging two halves as one histogram of everything', () => {
-    const rand = rng(7);
+    const rand = mulberry32(7);
     const whole = new LatencyHistogram();
     const a = new LatencyHistogram();
     const b = new LatencyHistogram();
     for (let i = 0; i < 10_000; i++) {
-      const v = Math.exp(3 * normal(rand));
+      const v = Math.exp(3 * standardNormal(rand));
       whole.record(v);
       (i % 2 === 0 ? a : b).record(v);
     }

@@ -1,4 +1,7 @@
 /** The whole service (startApp) started from a raw config, for integration tests. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { startApp, type App } from '../../src/app.js';
 import { validateConfig } from '../../src/config/load.js';
@@ -17,4 +20,9 @@ export async function startConfiguredApp(input: unknown, options: { readyBackend
   const deadline = Date.now() + 5000;
   while (app.upstream.readyCount() < wanted && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   return app;
+}
+
+/** A new empty directory for a test's traffic log. */
+export function freshLogDir(): string {
+  return join(mkdtempSync(join(tmpdir(), 'prescale-test-')), 'traffic');
 }

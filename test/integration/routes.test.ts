@@ -2,7 +2,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { validateConfig } from '../../src/config/load.js';
-import { startConfiguredApp } from '../helpers/app.js';
+import { freshLogDir, startConfiguredApp } from '../helpers/app.js';
 import { startServer } from '../helpers/servers.js';
 
 describe('route rules pick a pool by method, path, host or header', () => {
@@ -30,8 +30,8 @@ describe('route rules pick a pool by method, path, host or header', () => {
         { match: { host: 'ops.example', pathPrefix: '/tools/' }, pool: 'internal' },
         { match: { methods: ['POST', 'PUT', 'PATCH', 'DELETE'] }, pool: 'primary' },
       ],
-      series: { logDir: '/tmp/prescale-routes-test' },
-      scaler: { capacityPerBackendRps: 100 },
+      series: { logDir: freshLogDir() },
+      scaler: { capacityPerBackendRps: 100, leadTimeMs: '2s' },
     });
     await new Promise((r) => setTimeout(r, 300));
   });

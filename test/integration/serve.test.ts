@@ -28,7 +28,7 @@ describe('serve: static backends, admin API and traffic log', () => {
       admin: { host: '127.0.0.1', port: 0 },
       upstream: { backends: [{ url: backend.url }], healthCheck: { intervalMs: 50, rise: 1 } },
       series: { intervalMs: 200, logDir },
-      scaler: { capacityPerBackendRps: 100 },
+      scaler: { capacityPerBackendRps: 100, leadTimeMs: '2s' },
     }, { readyBackends: 1 });
   });
 

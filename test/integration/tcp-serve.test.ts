@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { validateConfig } from '../../src/config/load.js';
-import { startConfiguredApp } from '../helpers/app.js';
+import { freshLogDir, startConfiguredApp } from '../helpers/app.js';
 
 describe('serve in TCP mode: a TCP echo service behind prescale, TCP connect health checks', () => {
   let app: App;
@@ -17,8 +17,8 @@ describe('serve in TCP mode: a TCP echo service behind prescale, TCP connect hea
       listen: { host: '127.0.0.1', port: 0, mode: 'tcp' },
       admin: { host: '127.0.0.1', port: 0 },
       upstream: { algorithm: 'ip-hash', backends: [{ url: `tcp://127.0.0.1:${port}` }], healthCheck: { kind: 'tcp', intervalMs: 30, rise: 1 } },
-      series: { intervalMs: 200, logDir: '/tmp/prescale-tcp-serve-test' },
-      scaler: { capacityPerBackendRps: 100 },
+      series: { intervalMs: 200, logDir: freshLogDir() },
+      scaler: { capacityPerBackendRps: 100, leadTimeMs: '2s' },
     }, { readyBackends: 1 });
   });
   afterAll(async () => {

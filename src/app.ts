@@ -1,7 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { assertAdminBindSafe, createAdminApp, listenAdmin } from './admin/admin-server.js';
 import type { Config } from './config/schema.js';
-import { Forecaster, createModel } from './forecast/forecaster.js';
+import { ForecasterThread } from './forecast/forecaster-thread.js';
 import { Metrics } from './metrics/metrics.js';
 import { closeServer, listenProxy } from './proxy/server.js';
 import { createTrafficRecorder } from './proxy/traffic-recorder.js';
@@ -69,8 +69,11 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
   const provider = buildProvider(config, logger);
   const seasonLength = config.forecast.seasonLengthIntervals ?? Math.max(2, Math.round(86_400_000 / config.series.intervalMs));
   const horizon = Math.ceil((config.scaler.leadTimeMs + config.series.intervalMs) / config.series.intervalMs);
-  const forecaster = new Forecaster({
-    models: config.forecast.models.map((name) => createModel(name, { seasonLength, windowIntervals: config.forecast.windowIntervals, intervalsPerDay: seasonLength })),
+  // fits and backtests run in a worker thread, never on the proxy's event loop
+  const forecaster = new ForecasterThread({
+    models: config.forecast.models,
+    seasonLength,
+    windowIntervals: config.forecast.windowIntervals,
     horizon,
     quantile: config.forecast.quantile,
     backtestOrigins: config.forecast.backtestOrigins,
@@ -162,6 +165,7 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
       await closeServer(adminServer);
       await provider?.close();
       await Promise.all(pools.map((p) => p.close()));
+      await forecaster.close();
       await trafficLog.close();
     },
   };

@@ -10,9 +10,16 @@ export interface SeriesSource {
   values(): number[];
 }
 
-/** What the loop needs from a forecaster: counts per interval for the next `horizon` intervals. */
+export interface ForecastOutput {
+  model: string;
+  point: number[];
+  upper: number[];
+  fallback?: string;
+}
+
+/** What the loop needs from a forecaster: counts per interval for the next `horizon` intervals (in-process or in a worker). */
 export interface ForecastSource {
-  forecast(history: readonly number[]): { model: string; point: number[]; upper: number[]; fallback?: string };
+  forecast(history: readonly number[]): ForecastOutput | Promise<ForecastOutput>;
 }
 
 /** What the loop needs from the balancer: admit discovered backends, drain and remove victims. */
@@ -152,13 +159,18 @@ export class ControlLoop extends EventEmitter {
 
     let forecast: TickReport['forecast'] = null;
     if (policy.mode === 'predictive' && history.length > 0) {
-      const f = forecaster.forecast(history);
-      forecast = {
-        model: f.model,
-        pointRps: Math.max(0, ...f.point) / intervalSeconds,
-        upperRps: Math.max(0, ...f.upper) / intervalSeconds,
-        ...(f.fallback === undefined ? {} : { fallback: f.fallback }),
-      };
+      try {
+        const f = await forecaster.forecast(history);
+        forecast = {
+          model: f.model,
+          pointRps: Math.max(0, ...f.point) / intervalSeconds,
+          upperRps: Math.max(0, ...f.upper) / intervalSeconds,
+          ...(f.fallback === undefined ? {} : { fallback: f.fallback }),
+        };
+      } catch (err) {
+        // a broken forecaster must not stop scaling: decide on the observed load alone
+        this.options.logger?.warn({ err }, 'forecast failed; deciding on the observed load');
+      }
     }
     const decision = decide({
       nowMs,

@@ -14,9 +14,9 @@
  *   channel closes (parent killed without running 'exit' handlers).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { PrescaleError } from '../../errors.js';
+import { tsxLoaderUrl } from '../../runtime/tsx-loader.js';
 import type { CapacityProvider, Fleet, Instance } from '../provider.js';
 
 /** pino-compatible subset. */
@@ -57,15 +57,7 @@ const ENTRY = fileURLToPath(new URL('../../backend/sample-backend-main.ts', impo
 const STDERR_TAIL_CHARS = 2_000;
 const silent: ProviderLogger = { info: () => {}, warn: () => {}, error: () => {} };
 
-/** Absolute URL of tsx's loader, so children resolve it whatever their working directory. */
-function tsxLoader(): string {
-  try {
-    return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  } catch {
-    return 'tsx';
-  }
-}
-const TSX_LOADER = tsxLoader();
+const TSX_LOADER = tsxLoaderUrl();
 
 export class LocalProcessProvider implements CapacityProvider {
   readonly name = 'local-process';

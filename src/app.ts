@@ -19,6 +19,9 @@ import { historyFromBuckets } from './series/history.js';
 import { TrafficLog, readTrafficLog } from './series/traffic-log.js';
 import { TrafficSeries } from './series/traffic-series.js';
 
+/** Recent decisions kept for GET /v1/decisions. */
+const DECISIONS_KEPT = 360;
+
 export interface AppOptions {
   logger?: Logger;
   /** History to start from (requests per interval, oldest first, ending now); default: the traffic log. */
@@ -96,7 +99,7 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
   };
   const loop = new ControlLoop({
     policy: {
-      mode: config.scaler.policy,
+      mode: config.scaler.policy === 'forecast-only' ? 'predictive' : config.scaler.policy,
       capacityPerBackendRps: config.scaler.capacityPerBackendRps,
       targetUtilization: config.scaler.targetUtilization,
       minBackends: config.scaler.minBackends,
@@ -108,15 +111,19 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
     series,
     forecaster,
     balancer,
-    provider,
+    // forecast-only: decisions are computed and published, the fleet is left alone
+    provider: config.scaler.policy === 'forecast-only' ? null : provider,
     logger,
     onBuckets(buckets) {
       trafficLog.append(buckets).catch((err: unknown) => logger.error({ err }, 'traffic log append failed'));
     },
   });
   let lastTick: TickReport | null = null;
+  const decisions: TickReport[] = [];
   loop.on('tick', (report: TickReport) => {
     lastTick = report;
+    decisions.push(report);
+    if (decisions.length > DECISIONS_KEPT) decisions.shift();
     metrics.desiredBackends.set(report.decision.desired);
     metrics.observedRps.set(report.observedRps);
     metrics.decisions.labels(report.decision.reason).inc();
@@ -124,7 +131,8 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
       metrics.forecastRps.labels('point').set(report.forecast.pointRps);
       metrics.forecastRps.labels('upper').set(report.forecast.upperRps);
     }
-    logger.debug({ decision: report.decision, forecast: report.forecast, observedRps: report.observedRps }, 'scaling decision');
+    const changed = report.decision.desired !== (decisions[decisions.length - 2]?.decision.desired ?? report.decision.desired);
+    logger[changed ? 'info' : 'debug']({ decision: report.decision, forecast: report.forecast, observedRps: report.observedRps }, 'scaling decision');
   });
 
   const listener = await listenDataPlane(config, pool, series, metrics, proxy, logger);
@@ -138,6 +146,7 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
   const { server: adminServer, port: adminPort } = await listenAdmin(createAdminApp({
       registry: metrics.registry,
       status,
+      decisions: () => decisions,
       runtime: {
         upstream,
         token: config.admin.token,

@@ -16,6 +16,8 @@ export interface AdminSources {
   registry: Registry;
   /** JSON-serialisable status: backends, fleet, last decision and forecast. */
   status(): unknown;
+  /** Recent scaling decisions, newest last, each with its inputs, winning rule and reason. */
+  decisions?(): unknown[];
   /** The runtime API (/v1/backends, /v1/heartbeats); omitted: only the read-only endpoints. */
   runtime?: RuntimeApiOptions;
 }
@@ -44,6 +46,11 @@ export function createAdminApp(sources: AdminSources): express.Express {
   });
   app.get('/v1/status', (_req, res) => {
     res.json(sources.status());
+  });
+  app.get('/v1/decisions', (req, res) => {
+    const all = sources.decisions?.() ?? [];
+    const limit = Math.max(1, Math.min(all.length || 1, Number(req.query['limit']) || all.length || 1));
+    res.json({ decisions: all.slice(-limit) });
   });
   if (sources.runtime) {
     const control = new BackendControl(sources.runtime);

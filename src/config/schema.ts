@@ -117,7 +117,8 @@ const forecast = z.strictObject({
 });
 
 const scaler = z.strictObject({
-  policy: z.enum(['predictive', 'reactive']).default('predictive'),
+  /** predictive: max(forecast, observed); reactive: observed only; forecast-only: compute and publish predictive decisions, change nothing. */
+  policy: z.enum(['predictive', 'reactive', 'forecast-only']).default('predictive'),
   capacityPerBackendRps: z.number().positive(),
   targetUtilization: z.number().gt(0).max(1).default(0.8),
   minBackends: z.number().int().min(0).default(1),

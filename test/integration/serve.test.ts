@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
-import { startConfiguredApp } from '../helpers/app.js';
+import { freshLogDir, startConfiguredApp } from '../helpers/app.js';
 import { startServer } from '../helpers/servers.js';
 
 const run = promisify(execFile);
@@ -78,6 +78,37 @@ describe('serve: static backends, admin API and traffic log', () => {
     };
     expect(status.backends[0]).toMatchObject({ id: 'static-1', healthy: true });
     expect(status.lastTick?.decision.reason).toMatch(/^[a-z-]+$/);
+  });
+});
+
+describe('serve: recent decisions', () => {
+  it('GET /v1/decisions returns the recent decisions with inputs, rule and reason', async () => {
+    const backend = await startServer((req, res) => {
+      req.resume();
+      res.end('ok');
+    });
+    const app = await startConfiguredApp({
+      listen: { host: '127.0.0.1', port: 0 },
+      admin: { host: '127.0.0.1', port: 0 },
+      upstream: { backends: [{ url: backend.url }], healthCheck: { intervalMs: 50, rise: 1 } },
+      series: { intervalMs: 100, logDir: freshLogDir() },
+      scaler: { capacityPerBackendRps: 100, leadTimeMs: '1s', policy: 'forecast-only' },
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 450));
+      const body = (await (await request(`http://127.0.0.1:${app.adminPort}/v1/decisions?limit=2`)).body.json()) as {
+        decisions: Array<{ observedRps: number; decision: { desired: number; reason: string; detail: string } }>;
+      };
+      expect(body.decisions.length).toBe(2);
+      for (const d of body.decisions) {
+        expect(d.decision.reason).toMatch(/^[a-z-]+$/);
+        expect(d.decision.detail.length).toBeGreaterThan(0);
+        expect(typeof d.observedRps).toBe('number');
+      }
+    } finally {
+      await app.stop();
+      await backend.close();
+    }
   });
 });
 

@@ -114,16 +114,18 @@ export async function main(argv: string[]): Promise<void> {
     .option('--capacity-per-backend <rps>', 'rps one backend serves at 100% (default: median load needs 4 backends)', positiveNumber)
     .option('--days <n>', 'evaluated days at the end of the trace', positiveNumber, 7)
     .option('--quantile <q>', 'forecast quantile the predictive policy provisions for', positiveNumber, 0.9)
+    .option('--sweep', 'also run the predictive policy at quantiles 0.5, 0.75, 0.9, 0.95, 0.99 (the cost frontier)')
     .option('--json', 'print one JSON object')
     .addHelpText('after', '\nExamples:\n  prescale simulate --trace data/traces/nasa_ksc_jul1995_1min.csv\n  prescale simulate --trace data/traces/worldcup98_1min.csv --lead 10m --json')
-    .action(async (opts: { trace: string; policy: string; lead: string; capacityPerBackend?: number; days: number; quantile: number; json?: boolean }) => {
+    .action(async (opts: { trace: string; policy: string; lead: string; capacityPerBackend?: number; days: number; quantile: number; sweep?: boolean; json?: boolean }) => {
       const { readTrace } = await import('./series/trace.js');
-      const { runSimulation, formatSimulation } = await import('./sim/run-simulation.js');
+      const { runSimulation, formatSimulation, sweepQuantiles } = await import('./sim/run-simulation.js');
       const { validateConfig } = await import('./config/load.js');
       const defaults = validateConfig({ scaler: { capacityPerBackendRps: 1, leadTimeMs: opts.lead }, upstream: { backends: [{ url: 'http://127.0.0.1:1' }] } });
       if (!defaults.ok) throw new PrescaleError('PRESCALE_ERR_CONFIG', `--lead: ${defaults.problems.map((p) => p.message).join('; ')}`);
       const s = defaults.config.scaler;
-      const report = runSimulation(await readTrace(opts.trace), {
+      const trace = await readTrace(opts.trace);
+      const simOptions = {
         leadTimeMs: s.leadTimeMs,
         ...(opts.capacityPerBackend === undefined ? {} : { capacityPerBackendRps: opts.capacityPerBackend }),
         targetUtilization: s.targetUtilization,
@@ -132,12 +134,18 @@ export async function main(argv: string[]): Promise<void> {
         scaleInStabilizationMs: s.scaleInStabilizationMs,
         days: opts.days,
         quantile: opts.quantile,
-      });
+      };
+      const report = runSimulation(trace, simOptions);
+      const sweep = opts.sweep ? sweepQuantiles(trace, simOptions, [0.5, 0.75, 0.9, 0.95, 0.99]) : undefined;
       if (opts.json) {
         const { steps: _steps, ...rest } = report;
-        process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ ...rest, ...(sweep ? { sweep } : {}) }, null, 2)}\n`);
       } else {
         process.stdout.write(`${formatSimulation(report)}\n`);
+        if (sweep) {
+          process.stdout.write('\nquantile  under-provisioned min (x reactive)  backend-hours (x reactive)\n');
+          for (const r of sweep) process.stdout.write(`${r.quantile.toFixed(2).padStart(8)}  ${String(r.underProvisionedMinutes).padStart(10)} (${r.underVsReactive.toFixed(2)}x)  ${r.backendHours.toFixed(1).padStart(14)} (${r.hoursVsReactive.toFixed(2)}x)\n`);
+        }
       }
     });
 

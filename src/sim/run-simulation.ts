@@ -35,7 +35,7 @@ export interface SimulationReport {
  * own policy code and forecaster. Capacity defaults to median rps / (4 × target utilisation),
  * so the median load needs exactly 4 backends.
  */
-export function runSimulation(trace: Trace, o: SimulationOptions): SimulationReport {
+export function runSimulation(trace: Trace, o: SimulationOptions, policies: readonly SimPolicyName[] = ['predictive', 'reactive', 'oracle']): SimulationReport {
   const intervalSeconds = trace.intervalMs / 1000;
   const medianRps = median(trace.requests) / intervalSeconds;
   const capacityPerBackendRps = o.capacityPerBackendRps ?? medianRps / (4 * o.targetUtilization);
@@ -57,11 +57,9 @@ export function runSimulation(trace: Trace, o: SimulationOptions): SimulationRep
     scaleInStabilizationMs: o.scaleInStabilizationMs,
   };
   const common = { demand: trace.requests, intervalMs: trace.intervalMs, evalFrom, leadTimeMs: o.leadTimeMs, policy, tolerance: 0.1 };
-  const results = {
-    predictive: simulate('predictive', { ...common, forecaster }),
-    reactive: simulate('reactive', common),
-    oracle: simulate('oracle', common),
-  };
+  const skipped: SimResult = { policy: 'oracle', underProvisionedMinutes: Number.NaN, overCapacityRequestShare: Number.NaN, backendHours: Number.NaN, scalingActions: 0, steps: [] };
+  const run = (name: SimPolicyName) => (policies.includes(name) ? simulate(name, name === 'predictive' ? { ...common, forecaster } : common) : { ...skipped, policy: name });
+  const results = { predictive: run('predictive'), reactive: run('reactive'), oracle: run('oracle') };
   const strip = ({ steps: _steps, policy: _policy, ...rest }: SimResult) => rest;
   return {
     trace: trace.file,
@@ -87,4 +85,22 @@ export function formatSimulation(r: SimulationReport): string {
     'policy      under-provisioned min     over-cap share   backend-hours     actions',
     ...rows,
   ].join('\n');
+}
+
+/**
+ * The under-provisioning / cost frontier: the predictive policy at each provisioning quantile,
+ * as ratios to the reactive policy on the same trace. O(quantiles × one simulation).
+ */
+export function sweepQuantiles(trace: Trace, o: SimulationOptions, quantiles: readonly number[]): { quantile: number; underProvisionedMinutes: number; underVsReactive: number; backendHours: number; hoursVsReactive: number }[] {
+  const reactive = runSimulation(trace, o, ['reactive']).policies.reactive;
+  return quantiles.map((quantile) => {
+    const p = runSimulation(trace, { ...o, quantile }, ['predictive']).policies.predictive;
+    return {
+      quantile,
+      underProvisionedMinutes: p.underProvisionedMinutes,
+      underVsReactive: reactive.underProvisionedMinutes > 0 ? p.underProvisionedMinutes / reactive.underProvisionedMinutes : 0,
+      backendHours: p.backendHours,
+      hoursVsReactive: p.backendHours / reactive.backendHours,
+    };
+  });
 }

@@ -29,7 +29,7 @@ describe('forecasting in a worker thread', () => {
     await thread.forecast(long);
     const elapsed = Date.now() - started;
     clearInterval(timer);
-    // the timer kept firing during the fit: at least a third of the 5 ms slots
-    expect(ticks).toBeGreaterThanOrEqual(Math.floor(elapsed / 5 / 3));
+    // the timer kept firing during the fit (a blocked loop would give ~0 ticks); loose for loaded machines
+    expect(ticks).toBeGreaterThanOrEqual(Math.floor(elapsed / 5 / 10));
   });
 });

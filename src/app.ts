@@ -108,6 +108,7 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
     },
     leadTimeMs: config.scaler.leadTimeMs,
     drainTimeoutMs: config.scaler.drainTimeoutMs,
+    schedule: config.scaler.schedule,
     series,
     forecaster,
     balancer,

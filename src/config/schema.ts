@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MODEL_NAMES } from '../forecast/registry.js';
 import { ALGORITHM_NAMES } from '../proxy/balancers/index.js';
+import { validateSchedule } from '../scaler/schedule.js';
 import { duration } from './duration.js';
 
 /**
@@ -116,6 +117,11 @@ const forecast = z.strictObject({
   historyFrom: z.enum(['traffic-log', 'none']).default('traffic-log'),
 });
 
+const scheduleWindow = z.union([
+  z.strictObject({ name: z.string().optional(), cron: z.string().min(9), durationMs: duration, timezone: z.string().optional(), minBackends: z.number().int().min(0) }),
+  z.strictObject({ name: z.string().optional(), from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }), minBackends: z.number().int().min(0) }),
+]);
+
 const scaler = z.strictObject({
   /** predictive: max(forecast, observed); reactive: observed only; forecast-only: compute and publish predictive decisions, change nothing. */
   policy: z.enum(['predictive', 'reactive', 'forecast-only']).default('predictive'),
@@ -126,6 +132,8 @@ const scaler = z.strictObject({
   leadTimeMs: duration.default(300_000),
   scaleInStabilizationMs: duration.default(300_000),
   drainTimeoutMs: duration.default(30_000),
+  /** Known events (launches, sales): at least minBackends while a window is active. */
+  schedule: z.array(scheduleWindow).default([]),
 });
 
 const sampleBackend = z.strictObject({
@@ -167,6 +175,10 @@ export const configSchema = z
     if (config.scaler.minBackends > config.scaler.maxBackends) {
       ctx.addIssue({ code: 'custom', path: ['scaler', 'minBackends'], message: `minBackends (${config.scaler.minBackends}) is above maxBackends (${config.scaler.maxBackends})` });
     }
+    config.scaler.schedule.forEach((w, i) => {
+      const problem = validateSchedule(w);
+      if (problem !== null) ctx.addIssue({ code: 'custom', path: ['scaler', 'schedule', i], message: problem });
+    });
     config.routes.forEach((r, i) => {
       if (r.pool !== 'default' && !(r.pool in config.pools)) {
         ctx.addIssue({ code: 'custom', path: ['routes', i, 'pool'], message: `unknown pool "${r.pool}"; define it under pools or use "default"` });

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { decide, type Decision, type Recommendation, type ScalingPolicy } from './decide.js';
+import { scheduledFloor, type ScheduleWindow } from './schedule.js';
 import type { Bucket } from '../series/traffic-series.js';
 import type { CapacityProvider, Fleet } from './provider.js';
 
@@ -38,6 +39,8 @@ export interface ControlLoopOptions {
   policy: ScalingPolicy;
   leadTimeMs: number;
   drainTimeoutMs: number;
+  /** Known events: minimum capacity while a window is active. */
+  schedule?: readonly ScheduleWindow[];
   series: SeriesSource;
   forecaster: ForecastSource;
   balancer: BalancerControl;
@@ -180,6 +183,7 @@ export class ControlLoop extends EventEmitter {
       leadTimeMs,
       current: this.desired,
       recent: this.recent,
+      scheduled: this.options.schedule ? scheduledFloor(this.options.schedule, nowMs) : null,
     });
     this.remember(decision, nowMs);
     if (this.options.provider) await this.reconcile(decision.desired);

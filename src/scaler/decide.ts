@@ -20,6 +20,7 @@ export type DecisionReason =
   | 'min-capacity'
   | 'scale-in'
   | 'scale-in-stabilizing'
+  | 'scheduled'
   | 'hold';
 
 export interface ScalingPolicy {
@@ -52,6 +53,8 @@ export interface DecideInput {
   current: number;
   /** Earlier recommendations (any order); those older than the stabilization window are ignored. */
   recent: readonly Recommendation[];
+  /** A scheduled floor for a known event (schedule.ts), or null. */
+  scheduled?: { minBackends: number; window: string } | null;
 }
 
 export interface Decision {
@@ -82,8 +85,9 @@ export function decide(input: DecideInput): Decision {
   const perBackend = policy.capacityPerBackendRps * policy.targetUtilization;
   const reactive = backendsFor(input.observedRps, policy);
   const predictive = policy.mode === 'predictive' && input.forecastUpperRps !== null ? backendsFor(input.forecastUpperRps, policy) : null;
+  const scheduledMin = input.scheduled?.minBackends ?? 0;
   const raw = Math.max(reactive, predictive ?? 0);
-  const recommendation = clamp(raw, policy.minBackends, policy.maxBackends);
+  const recommendation = clamp(Math.max(raw, scheduledMin), policy.minBackends, policy.maxBackends);
 
   let windowMax = recommendation;
   for (const r of input.recent) {
@@ -94,7 +98,11 @@ export function decide(input: DecideInput): Decision {
   const rate = (rps: number) => `${round1(rps)} rps`;
   const each = `${round1(perBackend)} rps each`;
 
+  const byschedule = scheduledMin > raw && recommendation === Math.min(scheduledMin, policy.maxBackends) && scheduledMin > policy.minBackends;
   if (desired > current) {
+    if (byschedule) {
+      return { ...base, reason: 'scheduled', detail: `schedule "${input.scheduled?.window}" keeps at least ${scheduledMin} (load needs ${raw})` };
+    }
     if (raw > policy.maxBackends) {
       return { ...base, reason: 'max-capacity', detail: `load needs ${raw} but maxBackends is ${policy.maxBackends}` };
     }
@@ -115,6 +123,9 @@ export function decide(input: DecideInput): Decision {
   }
   if (recommendation < current) {
     return { ...base, reason: 'scale-in-stabilizing', detail: `now needs ${recommendation}, but ${windowMax} was needed within the last ${Math.round(policy.scaleInStabilizationMs / 1000)}s` };
+  }
+  if (byschedule) {
+    return { ...base, reason: 'scheduled', detail: `schedule "${input.scheduled?.window}" keeps at least ${scheduledMin} (load needs ${raw})` };
   }
   if (raw > policy.maxBackends) {
     return { ...base, reason: 'max-capacity', detail: `load needs ${raw} but maxBackends is ${policy.maxBackends}` };

@@ -71,7 +71,9 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
 
   const provider = buildProvider(config, logger);
   const seasonLength = config.forecast.seasonLengthIntervals ?? Math.max(2, Math.round(86_400_000 / config.series.intervalMs));
-  const horizon = Math.ceil((config.scaler.leadTimeMs + config.series.intervalMs) / config.series.intervalMs);
+  const autoLead = config.scaler.leadTimeMs === 'auto';
+  const leadTimeMs = autoLead ? config.scaler.maxLeadTimeMs : (config.scaler.leadTimeMs as number);
+  const horizon = Math.ceil((leadTimeMs + config.series.intervalMs) / config.series.intervalMs);
   // fits and backtests run in a worker thread, never on the proxy's event loop
   const forecaster = new ForecasterThread({
     models: config.forecast.models,
@@ -106,7 +108,8 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
       maxBackends: config.scaler.maxBackends,
       scaleInStabilizationMs: config.scaler.scaleInStabilizationMs,
     },
-    leadTimeMs: config.scaler.leadTimeMs,
+    leadTimeMs,
+    ...(autoLead ? { learnLeadTime: { maxLeadTimeMs: config.scaler.maxLeadTimeMs } } : {}),
     drainTimeoutMs: config.scaler.drainTimeoutMs,
     schedule: config.scaler.schedule,
     series,
@@ -119,6 +122,9 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
       trafficLog.append(buckets).catch((err: unknown) => logger.error({ err }, 'traffic log append failed'));
     },
   });
+  pool.onHealthy = (id) => {
+    if (scaled.has(id)) loop.observeReady(id, Date.now());
+  };
   let lastTick: TickReport | null = null;
   const decisions: TickReport[] = [];
   loop.on('tick', (report: TickReport) => {
@@ -141,6 +147,7 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
   const status = () => ({
     backends: upstream.status(),
     desiredBackends: loop.desiredBackends,
+    leadTimeMs: loop.leadTimeMs,
     readyBackends: upstream.readyCount(),
     lastTick,
   });

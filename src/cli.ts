@@ -124,9 +124,11 @@ export async function main(argv: string[]): Promise<void> {
       const defaults = validateConfig({ scaler: { capacityPerBackendRps: 1, leadTimeMs: opts.lead }, upstream: { backends: [{ url: 'http://127.0.0.1:1' }] } });
       if (!defaults.ok) throw new PrescaleError('PRESCALE_ERR_CONFIG', `--lead: ${defaults.problems.map((p) => p.message).join('; ')}`);
       const s = defaults.config.scaler;
+      if (s.leadTimeMs === 'auto') throw new PrescaleError('PRESCALE_ERR_CONFIG', '--lead: simulate needs a fixed lead time like "5m"');
+      const leadTimeMs = s.leadTimeMs;
       const trace = await readTrace(opts.trace);
       const simOptions = {
-        leadTimeMs: s.leadTimeMs,
+        leadTimeMs,
         ...(opts.capacityPerBackend === undefined ? {} : { capacityPerBackendRps: opts.capacityPerBackend }),
         targetUtilization: s.targetUtilization,
         minBackends: s.minBackends,

@@ -17,3 +17,6 @@ export const duration = z.union([z.number(), z.string()]).transform((value, ctx)
   }
   return Math.round(parsed);
 });
+
+/** A lead time: a duration, or "auto" (learned from measured scale-outs). */
+export const leadTime = z.union([z.literal('auto'), duration]);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { MODEL_NAMES } from '../forecast/registry.js';
 import { ALGORITHM_NAMES } from '../proxy/balancers/index.js';
 import { validateSchedule } from '../scaler/schedule.js';
-import { duration } from './duration.js';
+import { duration, leadTime } from './duration.js';
 
 /**
  * The one configuration schema of prescale (STYLE.md §6). Every field is documented in
@@ -129,7 +129,10 @@ const scaler = z.strictObject({
   targetUtilization: z.number().gt(0).max(1).default(0.8),
   minBackends: z.number().int().min(0).default(1),
   maxBackends: z.number().int().min(1).default(10),
-  leadTimeMs: duration.default(300_000),
+  /** Provisioning lead time, or "auto": p90 of measured scale-outs (ask → first passed health check). */
+  leadTimeMs: leadTime.default(300_000),
+  /** With leadTimeMs "auto": the starting guess and the cap (also sizes the forecast horizon). */
+  maxLeadTimeMs: duration.default(900_000),
   scaleInStabilizationMs: duration.default(300_000),
   drainTimeoutMs: duration.default(30_000),
   /** Known events (launches, sales): at least minBackends while a window is active. */

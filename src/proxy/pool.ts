@@ -24,6 +24,8 @@ export class Pool {
   readonly upgrade: UpgradeListener;
   readonly outlier: OutlierDetector;
   private readonly health: HealthChecker;
+  /** Called when a backend passes its health checks (the scaler measures lead time with it). */
+  onHealthy: ((id: string) => void) | undefined;
 
   constructor(readonly name: string, config: PoolConfig, observer: ProxyObserver | undefined, logger: Logger, proto: 'http' | 'https' = 'http') {
     const group = { panic: false };
@@ -44,6 +46,7 @@ export class Pool {
     this.health = new HealthChecker({ ...check, ...probe }, (id, healthy) => {
       upstream.get(id)?.setHealthy(healthy);
       this.outlier.updatePanic();
+      if (healthy) this.onHealthy?.(id);
       logger.info({ pool: name, backend: id, healthy }, healthy ? 'backend passed health checks' : 'backend failed health checks');
     });
     const keyed = KEYED_ALGORITHMS.has(config.algorithm) ? { hashKey: createHashKey(config.hashKey) } : {};

@@ -37,7 +37,14 @@ export interface BalancerControl {
 
 export interface ControlLoopOptions {
   policy: ScalingPolicy;
+  /** Provisioning lead time, ms; with `learnLeadTime` the starting value until enough scale-outs were measured. */
   leadTimeMs: number;
+  /**
+   * Learn the lead time: the p90 of the last 20 measured times from asking the provider for an
+   * instance to its first passed health check (needs 3 measurements), capped at `leadTimeMs`'s
+   * forecast horizon `maxLeadTimeMs`.
+   */
+  learnLeadTime?: { maxLeadTimeMs: number };
   drainTimeoutMs: number;
   /** Known events: minimum capacity while a window is active. */
   schedule?: readonly ScheduleWindow[];
@@ -78,6 +85,8 @@ export class ControlLoop extends EventEmitter {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   private lastFleet: Fleet = { instances: [] };
+  private readonly leadSamplesMs: number[] = [];
+  private readonly measured = new Set<string>();
 
   constructor(private readonly options: ControlLoopOptions) {
     super();
@@ -132,6 +141,27 @@ export class ControlLoop extends EventEmitter {
     return this.desired;
   }
 
+  /** The lead time in force: configured, or learned from measured scale-outs (p90). */
+  get leadTimeMs(): number {
+    const learn = this.options.learnLeadTime;
+    if (learn === undefined || this.leadSamplesMs.length < 3) return this.options.leadTimeMs;
+    const sorted = [...this.leadSamplesMs].sort((a, b) => a - b);
+    const p90 = sorted[Math.min(sorted.length - 1, Math.ceil(0.9 * sorted.length) - 1)] as number;
+    return Math.min(learn.maxLeadTimeMs, p90);
+  }
+
+  /**
+   * A backend passed its first health check at `nowMs`: if the provider asked for it, its
+   * provisioning time becomes a lead-time measurement.
+   */
+  observeReady(id: string, nowMs: number): void {
+    const inst = this.lastFleet.instances.find((i) => i.id === id);
+    if (inst === undefined || this.measured.has(id) || inst.requestedAtMs <= 0) return;
+    this.measured.add(id);
+    this.leadSamplesMs.push(Math.max(0, nowMs - inst.requestedAtMs));
+    if (this.leadSamplesMs.length > 20) this.leadSamplesMs.shift();
+  }
+
   private schedule(): void {
     const interval = this.options.series.intervalMs;
     const now = Date.now();
@@ -152,7 +182,9 @@ export class ControlLoop extends EventEmitter {
 
   /** One control step at `nowMs`. Public so tests and the demo can drive it. */
   async tick(nowMs: number): Promise<TickReport> {
-    const { series, forecaster, policy, leadTimeMs } = this.options;
+    const { series, forecaster, policy } = this.options;
+    const leadTimeMs = this.leadTimeMs;
+    const steps = Math.ceil((leadTimeMs + series.intervalMs) / series.intervalMs);
     const closed = series.closeUntil(nowMs);
     if (closed.length > 0) this.options.onBuckets?.(closed);
     const intervalSeconds = series.intervalMs / 1000;
@@ -166,8 +198,8 @@ export class ControlLoop extends EventEmitter {
         const f = await forecaster.forecast(history);
         forecast = {
           model: f.model,
-          pointRps: Math.max(0, ...f.point) / intervalSeconds,
-          upperRps: Math.max(0, ...f.upper) / intervalSeconds,
+          pointRps: Math.max(0, ...f.point.slice(0, steps)) / intervalSeconds,
+          upperRps: Math.max(0, ...f.upper.slice(0, steps)) / intervalSeconds,
           ...(f.fallback === undefined ? {} : { fallback: f.fallback }),
         };
       } catch (err) {

@@ -114,10 +114,11 @@ export async function main(argv: string[]): Promise<void> {
     .option('--capacity-per-backend <rps>', 'rps one backend serves at 100% (default: median load needs 4 backends)', positiveNumber)
     .option('--days <n>', 'evaluated days at the end of the trace', positiveNumber, 7)
     .option('--quantile <q>', 'forecast quantile the predictive policy provisions for', positiveNumber, 0.9)
+    .option('--plot <file>', 'write an SVG of demand, forecast upper bound and ready capacity for --policy', '')
     .option('--sweep', 'also run the predictive policy at quantiles 0.5, 0.75, 0.9, 0.95, 0.99 (the cost frontier)')
     .option('--json', 'print one JSON object')
     .addHelpText('after', '\nExamples:\n  prescale simulate --trace data/traces/nasa_ksc_jul1995_1min.csv\n  prescale simulate --trace data/traces/worldcup98_1min.csv --lead 10m --json')
-    .action(async (opts: { trace: string; policy: string; lead: string; capacityPerBackend?: number; days: number; quantile: number; sweep?: boolean; json?: boolean }) => {
+    .action(async (opts: { trace: string; policy: 'predictive' | 'reactive' | 'oracle'; lead: string; capacityPerBackend?: number; days: number; quantile: number; plot: string; sweep?: boolean; json?: boolean }) => {
       const { readTrace } = await import('./series/trace.js');
       const { runSimulation, formatSimulation, sweepQuantiles } = await import('./sim/run-simulation.js');
       const { validateConfig } = await import('./config/load.js');
@@ -138,6 +139,19 @@ export async function main(argv: string[]): Promise<void> {
         quantile: opts.quantile,
       };
       const report = runSimulation(trace, simOptions);
+      if (opts.plot !== '') {
+        const { renderSimulationSvg } = await import('./plot/simulation-plot.js');
+        const { writeFile } = await import('node:fs/promises');
+        const svg = await renderSimulationSvg({
+          title: `${opts.policy} on ${trace.file.split('/').pop()}, lead ${report.leadMinutes} min`,
+          startMs: Date.parse(report.evaluated.from),
+          intervalMs: trace.intervalMs,
+          capacityPerBackendRps: report.capacityPerBackendRps,
+          steps: report.steps[opts.policy],
+        });
+        await writeFile(opts.plot, svg);
+        if (!opts.json) process.stdout.write(`plot written to ${opts.plot}\n`);
+      }
       const sweep = opts.sweep ? sweepQuantiles(trace, simOptions, [0.5, 0.75, 0.9, 0.95, 0.99]) : undefined;
       if (opts.json) {
         const { steps: _steps, ...rest } = report;

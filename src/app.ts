@@ -14,7 +14,7 @@ import { watchSighup } from './proxy/tls.js';
 import type { ProxyHandler } from './proxy/forward.js';
 import { ControlLoop, type BalancerControl, type TickReport } from './scaler/control-loop.js';
 import type { CapacityProvider } from './scaler/provider.js';
-import { LocalProcessProvider } from './scaler/providers/local-process.js';
+import { buildProvider } from './scaler/providers/build.js';
 import { historyFromBuckets } from './series/history.js';
 import { TrafficLog, readTrafficLog } from './series/traffic-log.js';
 import { TrafficSeries } from './series/traffic-series.js';
@@ -222,14 +222,6 @@ async function listenDataPlane(config: Readonly<Config>, pool: Pool, series: Tra
       return closeServer(server);
     },
   };
-}
-
-function buildProvider(config: Readonly<Config>, logger: Logger): CapacityProvider | null {
-  const p = config.provider;
-  if (p.kind === 'local-process') {
-    return new LocalProcessProvider({ backend: p.backend, bootDelayMs: p.bootDelayMs, logger });
-  }
-  return null;
 }
 
 async function historyFromLog(config: Readonly<Config>, endMs: number, logger: Logger): Promise<number[]> {

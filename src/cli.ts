@@ -23,7 +23,7 @@ export async function main(argv: string[]): Promise<void> {
     .requiredOption('-c, --config <file>', 'YAML config file')
     .action(async (opts: { config: string }) => {
       // the admin token may come from the environment so it need not be written in the file
-      const config = await loadConfig(opts.config, { adminToken: process.env['PRESCALE_ADMIN_TOKEN'] });
+      const config = await loadConfig(opts.config, { adminToken: process.env['PRESCALE_ADMIN_TOKEN'], webhookSecret: process.env['PRESCALE_WEBHOOK_SECRET'] });
       const app = await startApp(config);
       const shutdown = () => {
         void app.stop().then(() => process.exit(0));

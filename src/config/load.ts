@@ -26,7 +26,7 @@ export function validateConfig(input: unknown): { ok: true; config: Readonly<Con
  * @throws PrescaleError PRESCALE_ERR_CONFIG with `details.problems: ConfigProblem[]` listing every
  *   problem with its path and a hint (YAML syntax errors carry the line number).
  */
-export async function loadConfig(file: string, overrides: { adminToken?: string | undefined } = {}): Promise<Readonly<Config>> {
+export async function loadConfig(file: string, overrides: { adminToken?: string | undefined; webhookSecret?: string | undefined } = {}): Promise<Readonly<Config>> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -45,6 +45,8 @@ export async function loadConfig(file: string, overrides: { adminToken?: string 
   if (overrides.adminToken !== undefined && typeof raw === 'object') {
     raw['admin'] = { ...((raw['admin'] as object | undefined) ?? {}), token: overrides.adminToken };
   }
+  const provider = raw['provider'] as Record<string, unknown> | undefined;
+  if (overrides.webhookSecret !== undefined && provider?.['kind'] === 'webhook') provider['secret'] = overrides.webhookSecret;
   const result = validateConfig(raw);
   if (!result.ok) throw configError(file, result.problems);
   return result.config;

@@ -146,12 +146,58 @@ const sampleBackend = z.strictObject({
   queueTimeoutMs: duration.default(2_000),
 });
 
+/** Retries of a remote provider's calls: attempts in all (the first included), full-jitter backoff. */
+const providerRetry = z
+  .strictObject({ attempts: z.number().int().min(1).max(10).default(3), baseDelayMs: duration.default(200), maxDelayMs: duration.default(5_000) })
+  .refine((r) => r.maxDelayMs >= r.baseDelayMs, { message: 'maxDelayMs must be at least baseDelayMs', path: ['maxDelayMs'] })
+  .default({ attempts: 3, baseDelayMs: 200, maxDelayMs: 5_000 });
+
 const provider = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('static') }),
   z.strictObject({
     kind: z.literal('local-process'),
     bootDelayMs: duration.default(0),
     backend: sampleBackend.default(sampleBackend.parse({})),
+  }),
+  z.strictObject({
+    kind: z.literal('exec'),
+    command: z.string().min(1),
+    args: z.array(z.string()).default([]),
+    timeoutMs: duration.default(30_000),
+    env: z.record(z.string(), z.string()).default({}),
+    retry: providerRetry,
+  }),
+  z.strictObject({
+    kind: z.literal('webhook'),
+    url: z.url({ protocol: /^https?$/ }),
+    /** HMAC key; prefer PRESCALE_WEBHOOK_SECRET over writing it here. */
+    secret: z.string().min(16, 'use a secret of at least 16 characters'),
+    timeoutMs: duration.default(10_000),
+    retry: providerRetry,
+  }),
+  z.strictObject({
+    kind: z.literal('aws'),
+    groupName: z.string().min(1),
+    region: z.string().min(1),
+    port: z.number().int().min(1).max(65535),
+    scheme: z.enum(['http', 'https']).default('http'),
+    addressType: z.enum(['private', 'public']).default('private'),
+    endpoint: z.url().optional(),
+    retry: providerRetry,
+  }),
+  z.strictObject({
+    kind: z.literal('kubernetes'),
+    namespace: z.string().min(1),
+    /** The workload whose scale subresource prescale sets. */
+    target: z.strictObject({ kind: z.enum(['Deployment', 'StatefulSet']), name: z.string().min(1) }),
+    /** Container port traffic goes to. */
+    port: z.number().int().min(1).max(65535),
+    /** kubeconfig file; default KUBECONFIG, ~/.kube/config, then in-cluster. */
+    kubeconfig: z.string().optional(),
+    /** API server URL override (https, or http to loopback such as kubectl proxy). */
+    server: z.url().optional(),
+    requestTimeoutMs: duration.default(10_000),
+    retry: providerRetry,
   }),
 ]);
 

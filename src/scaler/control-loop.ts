@@ -264,7 +264,8 @@ export class ControlLoop extends EventEmitter {
       // victims: instances still booting first (no traffic to lose), then the newest ready ones
       const booting = active.filter((i) => i.state === 'provisioning');
       const running = active.filter((i) => i.state === 'running').reverse();
-      const victims = [...booting, ...running].slice(0, active.length - desired);
+      const count = active.length - desired;
+      const victims = provider.pickVictims?.(active, count) ?? [...booting, ...running].slice(0, count);
       for (const v of victims) this.removeAfterDrain(v.id, v.state === 'running');
     } else {
       this.desired = desired;

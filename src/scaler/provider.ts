@@ -29,6 +29,16 @@ export interface CapacityProvider {
    * @throws PrescaleError PRESCALE_ERR_PROVIDER when the provider cannot act.
    */
   setDesired(desired: number, options?: { remove?: readonly string[] }): Promise<void>;
-  /** Stop every instance this provider started (used on shutdown). */
+  /**
+   * Release the provider's own resources on shutdown. Local processes are stopped; a cloud group
+   * or Kubernetes workload is left as it is (stopping production because prescale stops would
+   * be wrong).
+   */
   close(): Promise<void>;
+  /**
+   * Optional: which `count` of these instances to remove, when the platform decides (a
+   * StatefulSet always removes its highest ordinals). Without it the scaler picks booting
+   * instances first, then the newest running ones.
+   */
+  pickVictims?(instances: readonly Instance[], count: number): Instance[];
 }

@@ -71,6 +71,7 @@ export function withRetries(provider: CapacityProvider, options: RetryOptions): 
 
   return {
     name: provider.name,
+    ...victimsOf(provider),
     describe: (): Promise<Fleet> => run(() => provider.describe()),
     setDesired: (desired, setOptions) => run(() => provider.setDesired(desired, setOptions)),
     close: (): Promise<void> => {
@@ -100,6 +101,7 @@ export function withBounds(provider: CapacityProvider, min: number, max: number,
   }
   return {
     name: provider.name,
+    ...victimsOf(provider),
     describe: () => provider.describe(),
     close: () => provider.close(),
     async setDesired(desired, options = {}) {
@@ -119,4 +121,9 @@ export function withBounds(provider: CapacityProvider, min: number, max: number,
       return provider.setDesired(clamped, { remove });
     },
   };
+}
+
+/** Keep the wrapped provider's own victim choice (e.g. StatefulSet ordinals) through a wrapper. */
+function victimsOf(provider: CapacityProvider): Pick<CapacityProvider, 'pickVictims'> {
+  return provider.pickVictims ? { pickVictims: provider.pickVictims.bind(provider) } : {};
 }

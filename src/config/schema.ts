@@ -199,6 +199,19 @@ const provider = z.discriminatedUnion('kind', [
     requestTimeoutMs: duration.default(10_000),
     retry: providerRetry,
   }),
+  z.strictObject({
+    kind: z.literal('gcp'),
+    project: z.string().min(1),
+    /** Zonal managed instance group only; no Compute Engine autoscaler may be attached. */
+    zone: z.string().min(1),
+    group: z.string().min(1),
+    port: z.number().int().min(1).max(65535),
+    scheme: z.enum(['http', 'https']).default('http'),
+    /** Compute API origin; default https://compute.googleapis.com. */
+    apiEndpoint: z.string().optional(),
+    timeoutMs: duration.default(30_000),
+    retry: providerRetry,
+  }),
 ]);
 
 export const configSchema = z

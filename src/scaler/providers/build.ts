@@ -3,6 +3,7 @@ import type { Config } from '../../config/schema.js';
 import type { CapacityProvider } from '../provider.js';
 import { AwsAutoScalingProvider } from './aws.js';
 import { ExecProvider } from './exec.js';
+import { GcpManagedInstanceGroupProvider } from './gcp.js';
 import { KubernetesProvider } from './kubernetes.js';
 import { LocalProcessProvider } from './local-process.js';
 import { withBounds, withRetries } from './retrying.js';
@@ -54,6 +55,20 @@ export function buildProvider(config: Readonly<Config>, logger: Logger): Capacit
           requestTimeoutMs: p.requestTimeoutMs,
           ...(p.kubeconfig === undefined ? {} : { kubeconfig: p.kubeconfig }),
           ...(p.server === undefined ? {} : { server: p.server }),
+          logger,
+        }),
+        p.retry,
+      );
+    case 'gcp':
+      return remote(
+        new GcpManagedInstanceGroupProvider({
+          project: p.project,
+          zone: p.zone,
+          group: p.group,
+          port: p.port,
+          scheme: p.scheme,
+          timeoutMs: p.timeoutMs,
+          ...(p.apiEndpoint === undefined ? {} : { apiEndpoint: p.apiEndpoint }),
           logger,
         }),
         p.retry,

@@ -107,6 +107,7 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
       minBackends: config.scaler.minBackends,
       maxBackends: config.scaler.maxBackends,
       scaleInStabilizationMs: config.scaler.scaleInStabilizationMs,
+      scaleOutLimit: config.scaler.scaleOutLimit,
     },
     leadTimeMs,
     ...(autoLead ? { learnLeadTime: { maxLeadTimeMs: config.scaler.maxLeadTimeMs } } : {}),

@@ -135,6 +135,8 @@ const scaler = z.strictObject({
   maxLeadTimeMs: duration.default(900_000),
   scaleInStabilizationMs: duration.default(300_000),
   drainTimeoutMs: duration.default(30_000),
+  /** Scale-out step limit per decision (HPA default: 100% or 4 backends, whichever is more). */
+  scaleOutLimit: z.strictObject({ percent: z.number().positive().default(100), backends: z.number().int().min(1).default(4) }).default({ percent: 100, backends: 4 }),
   /** Known events (launches, sales): at least minBackends while a window is active. */
   schedule: z.array(scheduleWindow).default([]),
 });

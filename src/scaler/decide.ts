@@ -21,6 +21,7 @@ export type DecisionReason =
   | 'scale-in'
   | 'scale-in-stabilizing'
   | 'scheduled'
+  | 'scale-out-limited'
   | 'hold';
 
 export interface ScalingPolicy {
@@ -33,6 +34,11 @@ export interface ScalingPolicy {
   maxBackends: number;
   /** Scale-in waits until every recommendation of this window allows it (HPA default 5 min). */
   scaleInStabilizationMs: number;
+  /**
+   * Scale-out step limit per decision, the HPA's default scale-up policy: at most
+   * max(backends, ceil(current × percent / 100)) added at once. Omitted: no limit.
+   */
+  scaleOutLimit?: { percent: number; backends: number } | undefined;
 }
 
 export interface Recommendation {
@@ -93,8 +99,14 @@ export function decide(input: DecideInput): Decision {
   for (const r of input.recent) {
     if (r.atMs > nowMs - policy.scaleInStabilizationMs && r.atMs <= nowMs && r.desired > windowMax) windowMax = r.desired;
   }
-  const desired = recommendation >= current ? recommendation : Math.min(current, windowMax);
+  const unlimited = recommendation >= current ? recommendation : Math.min(current, windowMax);
+  const limit = policy.scaleOutLimit;
+  const cap = limit === undefined ? Number.POSITIVE_INFINITY : current + Math.max(limit.backends, Math.ceil((current * limit.percent) / 100));
+  const desired = Math.min(unlimited, cap);
   const base = { atMs: nowMs, desired, recommendation, reactive, predictive };
+  if (desired < unlimited) {
+    return { ...base, reason: 'scale-out-limited', detail: `wants ${unlimited}; adding at most ${cap - current} at once (scale-out limit ${limit?.percent}% or ${limit?.backends} backends)` };
+  }
   const rate = (rps: number) => `${round1(rps)} rps`;
   const each = `${round1(perBackend)} rps each`;
 

@@ -14,6 +14,8 @@ export interface SimulationOptions {
   minBackends: number;
   maxBackends: number;
   scaleInStabilizationMs: number;
+  /** Scale-out step limit, as in serve. */
+  scaleOutLimit?: { percent: number; backends: number };
   /** Evaluated days at the end of the trace; everything before is history. */
   days: number;
   quantile: number;
@@ -55,6 +57,7 @@ export function runSimulation(trace: Trace, o: SimulationOptions, policies: read
     minBackends: o.minBackends,
     maxBackends: o.maxBackends,
     scaleInStabilizationMs: o.scaleInStabilizationMs,
+    scaleOutLimit: o.scaleOutLimit,
   };
   const common = { demand: trace.requests, intervalMs: trace.intervalMs, evalFrom, leadTimeMs: o.leadTimeMs, policy, tolerance: 0.1 };
   const skipped: SimResult = { policy: 'oracle', underProvisionedMinutes: Number.NaN, overCapacityRequestShare: Number.NaN, backendHours: Number.NaN, scalingActions: 0, steps: [] };

@@ -91,6 +91,8 @@ export function simulate(name: SimPolicyName, o: SimOptions): SimResult {
       const utilization = desired > 0 ? observed / (desired * o.policy.capacityPerBackendRps * o.policy.targetUtilization) : Number.POSITIVE_INFINITY;
       const raw = Math.abs(utilization - 1) <= o.tolerance ? desired : clamp(need(o.demand[t - 1] ?? 0));
       next = stabilize(raw, desired, recent, nowMs, o.policy.scaleInStabilizationMs);
+      const limit = o.policy.scaleOutLimit;
+      if (limit !== undefined) next = Math.min(next, desired + Math.max(limit.backends, Math.ceil((desired * limit.percent) / 100)));
     } else {
       const f = (o.forecaster as SimForecaster).forecast(history);
       forecastUpperRps = Math.max(0, ...f.upper.slice(0, leadSteps + 1)) / intervalSeconds;

@@ -45,6 +45,8 @@ describe('decide()', () => {
     ['scales in to the window maximum when lower recommendations persist', { observedRps: 50, current: 4, recent: [{ atMs: 900_000, desired: 3 }] }, 3, 'scale-in'],
     ['ignores recommendations older than the window', { observedRps: 50, current: 4, recent: [{ atMs: 600_000, desired: 4 }] }, 1, 'scale-in'],
     ['does not scale in while the forecast still needs the capacity', { observedRps: 50, forecastUpperRps: 310, current: 4 }, 4, 'hold'],
+    ['limits a scale-out step to max(4, 100%) like the HPA', { policy: { ...policy, maxBackends: 50, scaleOutLimit: { percent: 100, backends: 4 } }, observedRps: 2000, current: 3 }, 7, 'scale-out-limited'],
+    ['doubles a large fleet at most', { policy: { ...policy, maxBackends: 50, scaleOutLimit: { percent: 100, backends: 4 } }, observedRps: 3000, current: 10 }, 20, 'scale-out-limited'],
   ])('%s', (_name, over, desired, reason) => {
     const d = decide(input(over));
     expect(d.desired).toBe(desired);

@@ -19,4 +19,12 @@ export const duration = z.union([z.number(), z.string()]).transform((value, ctx)
 });
 
 /** A lead time: a duration, or "auto" (learned from measured scale-outs). */
-export const leadTime = z.union([z.literal('auto'), duration]);
+export const leadTime = z.union([z.number(), z.string()]).transform((value, ctx): number | 'auto' => {
+  if (value === 'auto') return 'auto';
+  const parsed = typeof value === 'number' ? value : ms(value as ms.StringValue);
+  if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed < 0) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration like "5m", a number of milliseconds or "auto", got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return Math.round(parsed);
+});

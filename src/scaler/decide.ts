@@ -110,17 +110,17 @@ export function decide(input: DecideInput): Decision {
   const rate = (rps: number) => `${round1(rps)} rps`;
   const each = `${round1(perBackend)} rps each`;
 
+  // a bound that set the size (schedule, max, min) wins the explanation over the load rules
   const byschedule = scheduledMin > raw && recommendation === Math.min(scheduledMin, policy.maxBackends) && scheduledMin > policy.minBackends;
+  const bound: Pick<Decision, 'reason' | 'detail'> | null = byschedule
+    ? { reason: 'scheduled', detail: `schedule "${input.scheduled?.window}" keeps at least ${scheduledMin} (load needs ${raw})` }
+    : raw > policy.maxBackends
+      ? { reason: 'max-capacity', detail: `load needs ${raw} but maxBackends is ${policy.maxBackends}` }
+      : raw < policy.minBackends
+        ? { reason: 'min-capacity', detail: `load needs ${raw}; keeping minBackends ${policy.minBackends}` }
+        : null;
   if (desired > current) {
-    if (byschedule) {
-      return { ...base, reason: 'scheduled', detail: `schedule "${input.scheduled?.window}" keeps at least ${scheduledMin} (load needs ${raw})` };
-    }
-    if (raw > policy.maxBackends) {
-      return { ...base, reason: 'max-capacity', detail: `load needs ${raw} but maxBackends is ${policy.maxBackends}` };
-    }
-    if (raw < policy.minBackends) {
-      return { ...base, reason: 'min-capacity', detail: `load needs ${raw}; keeping minBackends ${policy.minBackends}` };
-    }
+    if (bound !== null) return { ...base, ...bound };
     if (predictive !== null && predictive > reactive) {
       return {
         ...base,
@@ -136,15 +136,7 @@ export function decide(input: DecideInput): Decision {
   if (recommendation < current) {
     return { ...base, reason: 'scale-in-stabilizing', detail: `now needs ${recommendation}, but ${windowMax} was needed within the last ${Math.round(policy.scaleInStabilizationMs / 1000)}s` };
   }
-  if (byschedule) {
-    return { ...base, reason: 'scheduled', detail: `schedule "${input.scheduled?.window}" keeps at least ${scheduledMin} (load needs ${raw})` };
-  }
-  if (raw > policy.maxBackends) {
-    return { ...base, reason: 'max-capacity', detail: `load needs ${raw} but maxBackends is ${policy.maxBackends}` };
-  }
-  if (raw < policy.minBackends) {
-    return { ...base, reason: 'min-capacity', detail: `load needs ${raw}; keeping minBackends ${policy.minBackends}` };
-  }
+  if (bound !== null) return { ...base, ...bound };
   return { ...base, reason: 'hold', detail: `${current} backends fit: observed ${rate(input.observedRps)}, forecast upper ${input.forecastUpperRps === null ? 'n/a' : rate(input.forecastUpperRps)} at ${each}` };
 }
 

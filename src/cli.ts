@@ -166,6 +166,89 @@ export async function main(argv: string[]): Promise<void> {
       }
     });
 
+  program
+    .command('train')
+    .description('backtest one forecast model on logged traffic or a trace and save it as models/<id> with its meta.json')
+    .requiredOption('--from <path>', 'traffic log directory (data/traffic) or trace CSV (timestamp,requests)')
+    .requiredOption('--model <name>', 'forecast model, e.g. holt-winters, linear-regression-fourier, seasonal-naive-daily')
+    .requiredOption('--out <dir>', 'model directory to create: models/<id>')
+    .option('--interval <duration>', "interval to train at, a multiple of the data's (default: the data's own)")
+    .option('--horizon <duration>', 'horizon the model is scored at (use the lead time + one interval)', '15m')
+    .option('--test-days <n>', 'scored days at the end of the data', positiveNumber, 1)
+    .option('--days <n>', 'use only the last n days of data', positiveNumber)
+    .option('--set-current', 'make it the current model (the current one becomes previous)')
+    .option('--json', 'print the meta.json written')
+    .addHelpText('after', '\nExamples:\n  prescale train --from data/traces/nasa_ksc_jul1995_1min.csv --model holt-winters --out models/nasa-hw\n  prescale train --from data/traffic --interval 1m --model linear-regression-fourier --out models/lrf-1 --set-current')
+    .action(async (opts: { from: string; model: string; out: string; interval?: string; horizon: string; testDays: number; days?: number; setCurrent?: boolean; json?: boolean }) => {
+      const { duration } = await import('./config/duration.js');
+      const { trainModel, formatTrainSummary } = await import('./forecast/train.js');
+      const toMs = (flag: string, text: string): number => {
+        const parsed = duration.safeParse(text);
+        if (!parsed.success || parsed.data <= 0) throw new PrescaleError('PRESCALE_ERR_CONFIG', `${flag} takes a duration like "1m" or "15m", got "${text}"`);
+        return parsed.data;
+      };
+      const bar = process.stdout.isTTY && !opts.json ? new (await import('cli-progress')).default.SingleBar({ format: 'training [{bar}] {value}/{total} {stage} | {duration_formatted}', hideCursor: true }) : undefined;
+      bar?.start(3, 0, { stage: 'starting' });
+      try {
+        const result = await trainModel({
+          from: opts.from, model: opts.model, out: opts.out, horizonMs: toMs('--horizon', opts.horizon), testDays: opts.testDays,
+          ...(opts.interval === undefined ? {} : { intervalMs: toMs('--interval', opts.interval) }),
+          ...(opts.days === undefined ? {} : { days: opts.days }),
+          ...(opts.setCurrent ? { setCurrent: true } : {}),
+          onProgress: (stage, index) => bar?.update(index, { stage }),
+        });
+        bar?.update(3, { stage: 'done' });
+        bar?.stop();
+        process.stdout.write(opts.json ? `${JSON.stringify(result.meta, null, 2)}\n` : `${formatTrainSummary(result)}\n${opts.setCurrent ? `current model: ${result.meta.id}\n` : ''}`);
+      } finally {
+        bar?.stop();
+      }
+    });
+
+  program
+    .command('import')
+    .description('seed the traffic log from a trace CSV or a Prometheus range query (per-second rates)')
+    .option('--trace <file>', 'trace CSV (timestamp,requests): one bucket per row')
+    .option('--prometheus <url>', 'Prometheus base URL, e.g. http://localhost:9090')
+    .option('--query <promql>', 'with --prometheus: requests per second, e.g. "sum(rate(http_requests_total[1m]))"')
+    .option('--start <iso>', 'with --prometheus: first interval start, e.g. 2025-03-01T00:00:00Z')
+    .option('--end <iso>', 'with --prometheus: end of the range (exclusive)')
+    .option('--step <duration>', 'with --prometheus: interval of the imported buckets (requests = rate × step)', '60s')
+    .option('--to <dir>', 'traffic log directory', 'data/traffic')
+    .option('--json', 'print the summary as JSON')
+    .addHelpText('after', '\nExamples:\n  prescale import --trace data/traces/nasa_ksc_jul1995_1min.csv --to data/traffic\n  prescale import --prometheus http://localhost:9090 --query "sum(rate(http_requests_total[1m]))" --start 2025-03-01T00:00:00Z --end 2025-03-29T00:00:00Z --step 60s --to data/traffic')
+    .action(async (opts: { trace?: string; prometheus?: string; query?: string; start?: string; end?: string; step: string; to: string; json?: boolean }) => {
+      const store = await import('./forecast/store/index.js');
+      const bad = (message: string): never => {
+        throw new PrescaleError('PRESCALE_ERR_CONFIG', message);
+      };
+      if ((opts.trace === undefined) === (opts.prometheus === undefined)) bad('import needs exactly one of --trace FILE or --prometheus URL');
+      let summary;
+      if (opts.trace !== undefined) {
+        summary = await store.importTrace({ file: opts.trace, logDir: opts.to });
+      } else {
+        if (opts.query === undefined || opts.start === undefined || opts.end === undefined) bad('--prometheus needs --query, --start and --end');
+        const { duration } = await import('./config/duration.js');
+        const step = duration.safeParse(opts.step);
+        if (!step.success || step.data < 1000) bad(`--step takes a duration of at least 1s like "60s", got "${opts.step}"`);
+        summary = await store.importPrometheus({
+          url: opts.prometheus as string, query: opts.query as string, logDir: opts.to, stepMs: step.data as number,
+          fromMs: store.parseInstant('--start', opts.start as string), toMs: store.parseInstant('--end', opts.end as string),
+        });
+      }
+      process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `${store.formatImportSummary(summary)}\n`);
+    });
+
+  program
+    .command('rollback')
+    .description('make the previous stored model current again (swaps models/current and models/previous)')
+    .option('--models-dir <dir>', 'models directory', 'models')
+    .action(async (opts: { modelsDir: string }) => {
+      const { rollback } = await import('./forecast/store/pointers.js');
+      const result = await rollback(opts.modelsDir);
+      process.stdout.write(`current model: ${result.current}${result.previous === undefined ? '' : ` (was ${result.previous}, now previous)`}\n`);
+    });
+
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -115,6 +115,19 @@ const forecast = z.strictObject({
   quantile: z.number().gt(0.5).lt(1).default(0.9),
   backtestOrigins: z.number().int().min(1).default(30),
   historyFrom: z.enum(['traffic-log', 'none']).default('traffic-log'),
+  /** Scheduled retraining (src/forecast/retrain.ts): backtest `models` against the current stored
+   *  model on the last day of logged traffic and make the better one current. */
+  retrain: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** Cron expression, 5 or 6 fields (node-cron); fully checked when the retrainer starts. */
+      schedule: z.string().regex(/^\s*\S+(\s+\S+){4,5}\s*$/, 'expected a cron expression like "0 3 * * *"').default('0 3 * * *'),
+      /** Directory of stored models: models/<id>/meta.json, models/current, models/previous. */
+      modelsDir: z.string().min(1).default('models'),
+    })
+    .default({ enabled: false, schedule: '0 3 * * *', modelsDir: 'models' }),
+  /** Id of a stored model under retrain.modelsDir to use instead of the one models/current names. */
+  pinnedModel: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a model id: letters, digits, ".", "_" and "-"').optional(),
 });
 
 const scheduleWindow = z.union([

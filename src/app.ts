@@ -1,7 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { assertAdminBindSafe, createAdminApp, listenAdmin } from './admin/admin-server.js';
 import type { Config } from './config/schema.js';
-import { ForecasterThread } from './forecast/forecaster-thread.js';
+import { ServiceForecaster } from './forecast/service-forecaster.js';
 import { Metrics } from './metrics/metrics.js';
 import { closeServer, listenProxy } from './proxy/server.js';
 import { createTrafficRecorder } from './proxy/traffic-recorder.js';
@@ -74,16 +74,21 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
   const autoLead = config.scaler.leadTimeMs === 'auto';
   const leadTimeMs = autoLead ? config.scaler.maxLeadTimeMs : (config.scaler.leadTimeMs as number);
   const horizon = Math.ceil((leadTimeMs + config.series.intervalMs) / config.series.intervalMs);
-  // fits and backtests run in a worker thread, never on the proxy's event loop
-  const forecaster = new ForecasterThread({
-    models: config.forecast.models,
-    seasonLength,
-    windowIntervals: config.forecast.windowIntervals,
-    horizon,
-    quantile: config.forecast.quantile,
-    backtestOrigins: config.forecast.backtestOrigins,
-    reselectEvery: 10,
-  });
+  // fits and backtests run in a worker thread, never on the proxy's event loop; a stored or retrained model is used when usable
+  const forecaster = await ServiceForecaster.start(
+    config,
+    {
+      models: config.forecast.models,
+      seasonLength,
+      windowIntervals: config.forecast.windowIntervals,
+      horizon,
+      quantile: config.forecast.quantile,
+      backtestOrigins: config.forecast.backtestOrigins,
+      reselectEvery: 10,
+    },
+    logger,
+    (problem) => metrics.setStoredModelProblem(problem),
+  );
   // the scaler sees only the backends it admitted, never static or admin-added ones
   const scaled = new Set<string>();
   const balancer: BalancerControl = {

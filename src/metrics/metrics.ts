@@ -15,6 +15,7 @@ export class Metrics {
   readonly readyBackends: Gauge;
   readonly decisions: Counter<'reason'>;
   readonly observedRps: Gauge;
+  private readonly storedModelUnusable: Gauge<'problem'>;
 
   /** @param backends the backends to report, read at scrape time (all pools). */
   constructor(backends: () => readonly Backend[], registry = new Registry()) {
@@ -103,11 +104,23 @@ export class Metrics {
         this.set(n);
       },
     });
+    this.storedModelUnusable = new Gauge({
+      name: 'prescale_forecast_stored_model_unusable',
+      help: '1 when the pinned or current stored model could not be used (problem="missing|corrupt|mismatch") and the statistical models forecast instead.',
+      labelNames: ['problem'] as const,
+      registers,
+    });
+    this.setStoredModelProblem(null);
     this.decisions = new Counter({
       name: 'prescale_scaling_decisions_total',
       help: 'Scaling decisions, by the reason of the winning rule.',
       labelNames: ['reason'] as const,
       registers,
     });
+  }
+
+  /** Set the stored-model warning: one problem at 1, the others at 0 (all 0 when usable). */
+  setStoredModelProblem(problem: 'missing' | 'corrupt' | 'mismatch' | null): void {
+    for (const p of ['missing', 'corrupt', 'mismatch'] as const) this.storedModelUnusable.labels(p).set(p === problem ? 1 : 0);
   }
 }

@@ -4,6 +4,8 @@ import { createHoltWinters } from './holt-winters.js';
 import { createLinearRegressionFourier } from './linear-regression-fourier.js';
 import { createLinearRegression } from './linear-regression.js';
 import type { ForecastModel } from './model.js';
+import { createMlp } from './mlp.js';
+import { createMstl } from './mstl.js';
 import { createSeasonalNaive } from './seasonal-naive.js';
 
 /** Every name `createModel` accepts. */
@@ -13,6 +15,8 @@ export const MODEL_NAMES = [
   ...BASELINE_MODEL_NAMES,
   'linear-regression-fourier',
   'holt-winters',
+  'mstl',
+  'mlp',
 ] as const;
 
 /** Names accepted by `createModel`. */
@@ -43,6 +47,10 @@ export function createModel(name: ModelName, options: ModelOptions): ForecastMod
       return createLinearRegressionFourier({ intervalsPerDay: needDay(name, options) });
     case 'holt-winters':
       return createHoltWinters({ intervalsPerDay: needDay(name, options) });
+    case 'mstl':
+      return createMstl({ intervalsPerDay: needDay(name, options) });
+    case 'mlp':
+      return createMlp({ intervalsPerDay: needDay(name, options) });
     default:
       if ((BASELINE_MODEL_NAMES as readonly string[]).includes(name)) {
         return createBaseline(name as BaselineModelName, { intervalsPerDay: needDay(name, options) });

@@ -77,9 +77,10 @@ export async function main(argv: string[]): Promise<void> {
     .option('--horizon <duration>', 'longest horizon; standard horizons (1, 5, 15, 30, 60 min) up to it are scored', '60m')
     .option('--step <duration>', 'time between forecast origins', '1h')
     .option('--test-days <n>', 'scored days at the end of the trace', positiveNumber, 7)
+    .option('--plot <file>', 'write an SVG of the chosen model\'s forecast vs actual over the last day', '')
     .option('--json', 'print one JSON object')
     .addHelpText('after', '\nExamples:\n  prescale backtest --trace data/traces/nasa_ksc_jul1995_1min.csv\n  prescale backtest --trace data/traces/nab_aws_elb_requests_5min.csv --horizon 15m --json')
-    .action(async (opts: { trace: string; models: string; horizon: string; step: string; testDays: number; json?: boolean }) => {
+    .action(async (opts: { trace: string; models: string; horizon: string; step: string; testDays: number; plot: string; json?: boolean }) => {
       const { readTrace } = await import('./series/trace.js');
       const { runBacktest, formatBacktestTable } = await import('./forecast/backtest.js');
       const ms = (await import('ms')).default;
@@ -96,6 +97,15 @@ export async function main(argv: string[]): Promise<void> {
         stepMinutes: Math.max(intervalMinutes, Math.round(stepMs / trace.intervalMs) * intervalMinutes),
         testDays: opts.testDays,
       });
+      if (opts.plot !== '') {
+        const { renderForecastSvg } = await import('./plot/forecast-plot.js');
+        const { writeFile } = await import('node:fs/promises');
+        const last = result.chosen[result.chosen.length - 1];
+        const model = (last?.latest ?? 'seasonal-naive-daily') as Parameters<typeof renderForecastSvg>[1];
+        const steps = Math.max(1, Math.round(((last?.horizonMinutes ?? intervalMinutes) * 60_000) / trace.intervalMs));
+        await writeFile(opts.plot, await renderForecastSvg(trace, model, steps, Math.round(86_400_000 / trace.intervalMs)));
+        if (!opts.json) process.stdout.write(`plot of ${model} written to ${opts.plot}\n`);
+      }
       if (opts.json) {
         const { chosen, ...rest } = result;
         const main = chosen.find((c) => c.horizonMinutes === 15) ?? chosen[chosen.length - 1];

@@ -44,6 +44,7 @@ export async function renderSimulationSvg(input: SimulationPlotInput): Promise<s
         field: 'series',
         type: 'nominal',
         scale: { domain: ['demand', 'forecast upper bound', 'ready capacity'], range: ['#1f77b4', '#ff7f0e', '#2ca02c'] },
+        legend: { labelLimit: 300 },
       },
     },
   };

@@ -328,7 +328,7 @@ describe('proxy: streaming and aborts', () => {
     } finally {
       clearInterval(sampler);
     }
-    expect(peak).toBeLessThan(16 * 1024 * 1024); // a buffered 50 MB body could not fit
+    expect(peak).toBeLessThan(32 * 1024 * 1024); // well under one 50 MB body: nothing was buffered whole
   });
 
   it('aborts the upstream request when the client disconnects', async () => {

@@ -1,3 +1,4 @@
+import { seededRandom } from '../runtime/seeded-random.js';
 import type { StepOffsetCache } from './prediction-intervals.js';
 import { inputCount, inputReach, writeInputs, type MlpLayout, type MlpScale } from './mlp-features.js';
 import { filledTail } from './series-gaps.js';
@@ -68,17 +69,6 @@ export function predictNetwork(network: MlpNetwork, history: readonly number[], 
   return { point, allGaps: tail.finiteCount === 0 };
 }
 
-/** Deterministic uniform [0, 1) numbers from a 32-bit seed (mulberry32, Tommy Ettinger 2017). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Glorot-uniform weights (Glorot & Bengio, AISTATS 2010) and zero biases from `random`. */
 export function initialWeights(inputs: number, hidden: number, outputs: number, random: () => number): MlpWeights {
@@ -96,3 +86,5 @@ export function initialWeights(inputs: number, hidden: number, outputs: number, 
     b2: new Float32Array(outputs),
   };
 }
+
+export { seededRandom };

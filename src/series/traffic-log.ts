@@ -1,3 +1,4 @@
+import { syncDir } from '../runtime/sync-dir.js';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PrescaleError } from '../errors.js';
@@ -139,18 +140,6 @@ export function utcDay(timeMs: number): string {
   return new Date(timeMs).toISOString().slice(0, 10);
 }
 
-/** fsync a directory so a newly created file's entry survives a crash (best effort). */
-async function syncDir(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Some platforms (Windows) cannot open or sync a directory; the file data is still synced.
-  } finally {
-    await handle?.close().catch(() => undefined);
-  }
-}
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -3,20 +3,8 @@
  * reproduces exactly. Pure functions of the seed; no global state.
  */
 
-/**
- * mulberry32 (Tommy Ettinger, public domain): a tiny seeded PRNG with uniform draws in [0, 1).
- * The seed is taken as an unsigned 32-bit integer. O(1) per draw.
- */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as mulberry32 } from '../../src/runtime/seeded-random.js';
+import { seededRandom as mulberry32 } from '../../src/runtime/seeded-random.js';
 
 /** One standard normal draw (Box-Muller) from two uniform draws of `uniform`. */
 export function standardNormal(uniform: () => number): number {

@@ -1,3 +1,4 @@
+import { syncDir } from '../../runtime/sync-dir.js';
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -42,15 +43,4 @@ export async function writeFileSynced(path: string, data: string | Uint8Array): 
   }
 }
 
-/** fsync a directory so created or renamed entries survive a crash (best effort). */
-export async function syncDir(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Some platforms (Windows) cannot open or sync a directory; the file data is still synced.
-  } finally {
-    await handle?.close().catch(() => undefined);
-  }
-}
+export { syncDir };

@@ -1,0 +1,14 @@
+/**
+ * Deterministic uniform [0, 1) numbers from a 32-bit seed: mulberry32 (Tommy Ettinger, 2017,
+ * public domain). The seed is taken as an unsigned 32-bit integer. O(1) per draw, no global state.
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}

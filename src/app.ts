@@ -7,6 +7,7 @@ import { closeServer, listenProxy } from './proxy/server.js';
 import { createTrafficRecorder } from './proxy/traffic-recorder.js';
 import type { Upstream } from './proxy/upstream.js';
 import { Pool } from './proxy/pool.js';
+import { createTrustedProxies } from './proxy/trusted-proxies.js';
 import { createRouter } from './proxy/router.js';
 import { KEYED_ALGORITHMS } from './proxy/balancers/index.js';
 import { listenTcpProxy } from './proxy/tcp/tcp-proxy.js';
@@ -64,8 +65,9 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
   const metrics = new Metrics(() => (pools.length === 1 ? (pools[0] as Pool).upstream.backends : pools.flatMap((p) => p.upstream.backends)));
   const recorder = createTrafficRecorder(series, metrics.requestDuration);
   const proto = config.listen.tls ? 'https' : 'http';
-  const pool = new Pool('default', config.upstream, recorder, logger, proto);
-  pools.push(pool, ...Object.entries(config.pools).map(([name, c]) => new Pool(name, c, recorder, logger, proto)));
+  const trusted = createTrustedProxies(config.listen.trustedProxies);
+  const pool = new Pool('default', config.upstream, recorder, logger, proto, trusted);
+  pools.push(pool, ...Object.entries(config.pools).map(([name, c]) => new Pool(name, c, recorder, logger, proto, trusted)));
   const upstream = pool.upstream;
   const proxy = createRouter(config.routes, new Map(pools.map((p) => [p.name, p.handler])), pool.handler);
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MODEL_NAMES } from '../forecast/registry.js';
 import { ALGORITHM_NAMES } from '../proxy/balancers/index.js';
 import { validateSchedule } from '../scaler/schedule.js';
+import { createTrustedProxies } from '../proxy/trusted-proxies.js';
 import { duration, leadTime } from './duration.js';
 
 /**
@@ -20,6 +21,8 @@ const proxyListen = z.strictObject({
   host: z.string().min(1).default('0.0.0.0'),
   port: z.number().int().min(0).max(65535).default(8080),
   mode: z.enum(['http', 'tcp']).default('http'),
+  /** IPs or CIDR ranges whose X-Forwarded-For is kept and appended to; everyone else's is replaced. */
+  trustedProxies: z.array(z.string().min(2)).default([]),
   /** TLS termination (http mode): PEM files, re-read on SIGHUP without dropping connections. */
   tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
 });
@@ -231,7 +234,7 @@ const provider = z.discriminatedUnion('kind', [
 
 export const configSchema = z
   .strictObject({
-    listen: proxyListen.default({ host: '0.0.0.0', port: 8080, mode: 'http' }),
+    listen: proxyListen.default({ host: '0.0.0.0', port: 8080, mode: 'http', trustedProxies: [] }),
     admin: listen('127.0.0.1', 9090)
       .extend({
         /** Bearer token for admin API mutations; required to bind off loopback. Prefer PRESCALE_ADMIN_TOKEN over writing it here. */
@@ -259,6 +262,13 @@ export const configSchema = z
     config.routes.forEach((r, i) => {
       if (r.pool !== 'default' && !(r.pool in config.pools)) {
         ctx.addIssue({ code: 'custom', path: ['routes', i, 'pool'], message: `unknown pool "${r.pool}"; define it under pools or use "default"` });
+      }
+    });
+    config.listen.trustedProxies.forEach((entry, i) => {
+      try {
+        createTrustedProxies([entry]);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['listen', 'trustedProxies', i], message: (err as Error).message });
       }
     });
     if (config.listen.mode === 'tcp') {

@@ -38,6 +38,8 @@ export interface ProxyHandlerOptions {
   retryOn?: readonly number[];
   /** Deadline for the whole exchange including retries, ms; 0 = none (then per-phase timeouts apply). */
   totalTimeoutMs?: number;
+  /** Clients whose X-Forwarded-For is kept and appended to (trusted-proxies.ts); others' is replaced. */
+  trustedProxy?: (address: string | undefined) => boolean;
 }
 
 /** Express-compatible `(req, res, next)`; errors are answered here, never passed to `next`. */
@@ -72,6 +74,7 @@ export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
     inFlight: 0,
     retriesInFlight: 0,
     queue: [],
+    trustedProxy: options.trustedProxy,
     retryOn: options.retryOn !== undefined && options.retryOn.length > 0 ? new Set(options.retryOn) : null,
     totalTimeoutMs: options.totalTimeoutMs ?? 0,
     queueLimit: options.queue?.limit ?? 0,
@@ -94,6 +97,7 @@ interface ProxyContext {
   retriesInFlight: number;
   /** Requests waiting for a backend below its maxConns, oldest first. */
   queue: Exchange[];
+  trustedProxy: ((address: string | undefined) => boolean) | undefined;
   retryOn: ReadonlySet<number> | null;
   totalTimeoutMs: number;
   queueLimit: number;
@@ -194,6 +198,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     const listed = connectionTokens(req.headers.connection);
     const out: string[] = [];
     let via = '';
+    const remote = req.socket.remoteAddress ?? '';
+    const incomingXff = this.ctx.trustedProxy?.(remote) ? req.headers['x-forwarded-for'] : undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i] as string;
       const lower = name.toLowerCase();
@@ -206,7 +212,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       out.push(name, raw[i + 1] as string);
     }
     out.push(
-      'x-forwarded-for', req.socket.remoteAddress ?? '',
+      'x-forwarded-for', incomingXff === undefined ? remote : `${incomingXff}, ${remote}`,
       'x-forwarded-proto', this.ctx.proto,
       'via', via === '' ? `${req.httpVersion} prescale` : `${via}, ${req.httpVersion} prescale`,
     );

@@ -27,7 +27,14 @@ export class Pool {
   /** Called when a backend passes its health checks (the scaler measures lead time with it). */
   onHealthy: ((id: string) => void) | undefined;
 
-  constructor(readonly name: string, config: PoolConfig, observer: ProxyObserver | undefined, logger: Logger, proto: 'http' | 'https' = 'http') {
+  constructor(
+    readonly name: string,
+    config: PoolConfig,
+    observer: ProxyObserver | undefined,
+    logger: Logger,
+    proto: 'http' | 'https' = 'http',
+    trustedProxy?: (address: string | undefined) => boolean,
+  ) {
     const group = { panic: false };
     const balancerOptions = config.boundedLoadFactor === undefined ? {} : { boundedLoadFactor: config.boundedLoadFactor };
     this.upstream = new Upstream(createBalancer(config.algorithm, balancerOptions), {
@@ -58,6 +65,7 @@ export class Pool {
       retryOn: config.retryOn,
       totalTimeoutMs: config.totalTimeoutMs,
       proto,
+      ...(trustedProxy ? { trustedProxy } : {}),
       ...(observer ? { observer } : {}),
       ...keyed,
     });

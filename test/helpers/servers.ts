@@ -5,6 +5,7 @@ import { createHashKey, type HashKeySpec } from '../../src/proxy/hash-key.js';
 import { createProxyHandler, type ProxyObserver } from '../../src/proxy/forward.js';
 import { closeServer, listenProxy } from '../../src/proxy/server.js';
 import { Upstream } from '../../src/proxy/upstream.js';
+import { createTrustedProxies } from '../../src/proxy/trusted-proxies.js';
 
 /** A real HTTP server on 127.0.0.1:0 with the given handler; used as a backend in tests. */
 export async function startServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string; port: number; close(): Promise<void> }> {
@@ -23,7 +24,7 @@ export async function startServer(handler: (req: IncomingMessage, res: ServerRes
 }
 
 /** prescale's proxy on 127.0.0.1:0 in front of `urls` (all ready and healthy). */
-export async function startProxy(urls: string[], options: { firstByteTimeoutMs?: number; connectTimeoutMs?: number; retries?: number; observer?: ProxyObserver; algorithm?: AlgorithmName; hashKey?: HashKeySpec; maxConns?: number; queue?: { limit: number; timeoutMs: number }; retryOn?: number[]; totalTimeoutMs?: number } = {}) {
+export async function startProxy(urls: string[], options: { firstByteTimeoutMs?: number; connectTimeoutMs?: number; retries?: number; observer?: ProxyObserver; algorithm?: AlgorithmName; hashKey?: HashKeySpec; maxConns?: number; queue?: { limit: number; timeoutMs: number }; retryOn?: number[]; totalTimeoutMs?: number; trustedProxies?: string[] } = {}) {
   const upstream = new Upstream(createBalancer(options.algorithm ?? 'round-robin'), {
     connectTimeoutMs: options.connectTimeoutMs ?? 1000,
     firstByteTimeoutMs: options.firstByteTimeoutMs ?? 5000,
@@ -40,6 +41,7 @@ export async function startProxy(urls: string[], options: { firstByteTimeoutMs?:
     ...(options.queue ? { queue: options.queue } : {}),
     ...(options.retryOn ? { retryOn: options.retryOn } : {}),
     ...(options.totalTimeoutMs ? { totalTimeoutMs: options.totalTimeoutMs } : {}),
+    ...(options.trustedProxies ? { trustedProxy: createTrustedProxies(options.trustedProxies) } : {}),
   });
   const { server, port } = await listenProxy(handler, { host: '127.0.0.1', port: 0 });
   return {

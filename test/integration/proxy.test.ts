@@ -98,6 +98,17 @@ describe('proxy: forwarding', () => {
     expect(headers['host']).toBe('shop.example');
   });
 
+  it.each([
+    [['127.0.0.0/8'], '6.6.6.6, 127.0.0.1'],
+    [['10.0.0.0/8', '::1'], '127.0.0.1'],
+  ])('with trusted proxies %j a client X-Forwarded-For of 6.6.6.6 reaches the backend as %j', async (trusted, expected) => {
+    const backend = await track(echoHeaders());
+    const proxy = await track(startProxy([backend.url], { trustedProxies: trusted }));
+    const res = await request(proxy.url, { headers: { 'x-forwarded-for': '6.6.6.6' } });
+    const { headers } = (await res.body.json()) as { headers: Record<string, string> };
+    expect(headers['x-forwarded-for']).toBe(expected);
+  });
+
   it('can be mounted as Express middleware', async () => {
     const backend = await track(echoHeaders());
     const proxy = await track(startProxy([backend.url]));

@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { PrescaleError } from '../errors.js';
 import { BASELINE_MODEL_NAMES } from './baselines.js';
@@ -9,7 +8,7 @@ import { FORMAT_VERSION, isModelId, toStoredMetrics, TRAINING_FILE, type ModelMe
 import { saveModel } from './store/model-store.js';
 import { setCurrent } from './store/pointers.js';
 import { seriesSha256 } from './store/series-hash.js';
-import { isNotFound } from './store/store-error.js';
+import { pathExists } from './store/store-error.js';
 import { readTrainingSeries, type TrainingSeries } from './store/training-series.js';
 import { libraryVersions } from './store/versions.js';
 
@@ -199,12 +198,3 @@ function trainingWarnings(series: TrainingSeries, meta: ModelMeta): string[] {
   return warnings;
 }
 
-async function pathExists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
-  }
-}

@@ -157,7 +157,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     ctx.observer.requestStarted(ctx.inFlight, timeOrigin + this.startPerf);
     this.res.once('close', this.onClientClose);
     ctx.outlier?.refresh(timeOrigin + this.startPerf);
-    if (ctx.totalTimeoutMs > 0) this.totalTimer = setTimeout(this.onTotalTimeout, ctx.totalTimeoutMs);
+    if (ctx.totalTimeoutMs > 0) this.totalTimer = setTimeout(() => this.onTotalTimeout(), ctx.totalTimeoutMs);
     if (ctx.hashKey !== undefined) this.key = ctx.hashKey(this.req);
     this.send(ctx.upstream.pick(this.key));
   }
@@ -171,7 +171,7 @@ class Exchange implements Dispatcher.DispatchHandler {
           return;
         }
         ctx.queue.push(this);
-        this.queueTimer = setTimeout(this.onQueueTimeout, ctx.queueTimeoutMs);
+        this.queueTimer = setTimeout(() => this.onQueueTimeout(), ctx.queueTimeoutMs);
         return;
       }
       this.fail('PRESCALE_ERR_NO_HEALTHY_BACKEND', 'no healthy backend is available');
@@ -276,7 +276,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   onData(chunk: Buffer): boolean {
     this.bytes += chunk.length;
     const ok = this.res.write(chunk);
-    if (!ok) this.res.once('drain', this.onClientDrain);
+    if (!ok) this.res.once('drain', () => this.resume?.());
     return ok;
   }
 
@@ -326,7 +326,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.send(this.ctx.upstream.pickExcept(backend, this.key));
   }
 
-  private readonly onTotalTimeout = (): void => {
+  // timers and drain listeners are bound only when used, so a plain request allocates no extra closures
+  private onTotalTimeout(): void {
     this.totalTimer = null;
     if (this.done) return;
     const abort = this.abortUpstream;
@@ -338,7 +339,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.fail('PRESCALE_ERR_UPSTREAM_TIMEOUT', `no complete answer within ${this.ctx.totalTimeoutMs} ms`);
     }
     abort?.(new Error('total timeout'));
-  };
+  }
 
   /** Leave the queue with a backend that has a free slot. */
   dequeued(backend: Backend): void {
@@ -348,12 +349,12 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.send(backend);
   }
 
-  private readonly onQueueTimeout = (): void => {
+  private onQueueTimeout(): void {
     this.queueTimer = null;
     const i = this.ctx.queue.indexOf(this);
     if (i >= 0) this.ctx.queue.splice(i, 1);
     this.fail('PRESCALE_ERR_QUEUE_TIMEOUT', `every backend stayed at maxConns for ${this.ctx.queueTimeoutMs} ms`);
-  };
+  }
 
   /**
    * Retry only idempotent requests without a body (RFC 9110 §9.2.2: nothing was consumed that
@@ -368,9 +369,6 @@ class Exchange implements Dispatcher.DispatchHandler {
     return !afterTimeout || this.retried || ctx.retriesInFlight < Math.max(RETRY_BUDGET_MIN, ctx.inFlight * RETRY_BUDGET_SHARE);
   }
 
-  private readonly onClientDrain = (): void => {
-    this.resume?.();
-  };
 
   private readonly onClientClose = (): void => {
     if (this.done) return;

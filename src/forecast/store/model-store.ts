@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { ForecastModel } from '../model.js';
 import { createModel } from '../registry.js';
@@ -6,7 +6,7 @@ import { syncDir, TEMP_MARKER, writeFileSynced } from './atomic-file.js';
 import { FORMAT_VERSION, META_FILE, modelMetaSchema, TRAINING_FILE, trainingFileSchema, type ModelMeta, type TrainingFile } from './meta.js';
 import { readPointer } from './pointers.js';
 import { seriesSha256 } from './series-hash.js';
-import { isNotFound, messageOf, modelProblemOf, modelStoreError, type ModelProblem } from './store-error.js';
+import { isNotFound, messageOf, modelProblemOf, modelStoreError, pathExists, type ModelProblem } from './store-error.js';
 
 /** A stored model that matched the configuration: its contract, its data and the model built from it. */
 export interface LoadedModel {
@@ -33,7 +33,7 @@ export async function saveModel(modelsDir: string, meta: ModelMeta, training: Tr
     throw modelStoreError('corrupt', dir, `cannot save model ${meta.id}: data.sha256 / data.intervals do not describe the training series`);
   }
   await mkdir(modelsDir, { recursive: true });
-  if (await exists(dir)) throw modelStoreError('mismatch', dir, `model ${dir} already exists; choose another id`);
+  if (await pathExists(dir)) throw modelStoreError('mismatch', dir, `model ${dir} already exists; choose another id`);
   const temp = await mkdtemp(join(modelsDir, `.${meta.id}${TEMP_MARKER}`));
   try {
     await writeFileSynced(join(temp, TRAINING_FILE), JSON.stringify(training));
@@ -146,12 +146,3 @@ function issues(list: readonly { path: readonly PropertyKey[]; message: string }
   return list.slice(0, 5).map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`).join('; ');
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
-  }
-}

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { PrescaleError } from '../../errors.js';
 
 /**
@@ -22,6 +23,17 @@ export function modelProblemOf(err: unknown): ModelProblem | undefined {
   if (!(err instanceof PrescaleError)) return undefined;
   const problem = err.details?.['problem'];
   return problem === 'missing' || problem === 'corrupt' || problem === 'mismatch' ? problem : undefined;
+}
+
+/** True when `path` exists; false when it does not; other errors (permissions, I/O) are thrown. */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
 }
 
 export function isNotFound(err: unknown): boolean {

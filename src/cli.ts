@@ -91,12 +91,16 @@ export async function main(argv: string[]): Promise<void> {
       const intervalMinutes = trace.intervalMs / 60_000;
       const horizons = [1, 5, 15, 30, 60].filter((h) => h * 60_000 <= horizonMs && h % intervalMinutes === 0);
       if (horizons.length === 0) horizons.push(Math.max(intervalMinutes, Math.floor(horizonMs / trace.intervalMs) * intervalMinutes));
+      const { createProgressBar } = await import('./runtime/progress-bar.js');
+      const bar = createProgressBar('backtest', !opts.json);
       const result = runBacktest(trace, {
+        onProgress: bar.update,
         models: opts.models.split(',').map((m) => m.trim()).filter((m) => m.length > 0),
         horizonsMinutes: horizons,
         stepMinutes: Math.max(intervalMinutes, Math.round(stepMs / trace.intervalMs) * intervalMinutes),
         testDays: opts.testDays,
       });
+      bar.stop();
       if (opts.plot !== '') {
         const { renderForecastSvg } = await import('./plot/forecast-plot.js');
         const { writeFile } = await import('node:fs/promises');
@@ -138,7 +142,10 @@ export async function main(argv: string[]): Promise<void> {
       if (s.leadTimeMs === 'auto') throw new PrescaleError('PRESCALE_ERR_CONFIG', '--lead: simulate needs a fixed lead time like "5m"');
       const leadTimeMs = s.leadTimeMs;
       const trace = await readTrace(opts.trace);
+      const { createProgressBar } = await import('./runtime/progress-bar.js');
+      const bar = createProgressBar('simulate', !opts.json);
       const simOptions = {
+        onProgress: bar.update,
         leadTimeMs,
         ...(opts.capacityPerBackend === undefined ? {} : { capacityPerBackendRps: opts.capacityPerBackend }),
         targetUtilization: s.targetUtilization,
@@ -164,6 +171,7 @@ export async function main(argv: string[]): Promise<void> {
         if (!opts.json) process.stdout.write(`plot written to ${opts.plot}\n`);
       }
       const sweep = opts.sweep ? sweepQuantiles(trace, simOptions, [0.5, 0.75, 0.9, 0.95, 0.99]) : undefined;
+      bar.stop();
       if (opts.json) {
         const { steps: _steps, ...rest } = report;
         process.stdout.write(`${JSON.stringify({ ...rest, ...(sweep ? { sweep } : {}) }, null, 2)}\n`);
@@ -197,21 +205,21 @@ export async function main(argv: string[]): Promise<void> {
         if (!parsed.success || parsed.data <= 0) throw new PrescaleError('PRESCALE_ERR_CONFIG', `${flag} takes a duration like "1m" or "15m", got "${text}"`);
         return parsed.data;
       };
-      const bar = process.stdout.isTTY && !opts.json ? new (await import('cli-progress')).default.SingleBar({ format: 'training [{bar}] {value}/{total} {stage} | {duration_formatted}', hideCursor: true }) : undefined;
-      bar?.start(3, 0, { stage: 'starting' });
+      const { createProgressBar } = await import('./runtime/progress-bar.js');
+      const bar = createProgressBar('train', !opts.json);
+      bar.update(0, 3, 'starting');
       try {
         const result = await trainModel({
           from: opts.from, model: opts.model, out: opts.out, horizonMs: toMs('--horizon', opts.horizon), testDays: opts.testDays,
           ...(opts.interval === undefined ? {} : { intervalMs: toMs('--interval', opts.interval) }),
           ...(opts.days === undefined ? {} : { days: opts.days }),
           ...(opts.setCurrent ? { setCurrent: true } : {}),
-          onProgress: (stage, index) => bar?.update(index, { stage }),
+          onProgress: (stage, index, total) => bar.update(index, total, stage),
         });
-        bar?.update(3, { stage: 'done' });
-        bar?.stop();
+        bar.stop();
         process.stdout.write(opts.json ? `${JSON.stringify(result.meta, null, 2)}\n` : `${formatTrainSummary(result)}\n${opts.setCurrent ? `current model: ${result.meta.id}\n` : ''}`);
       } finally {
-        bar?.stop();
+        bar.stop();
       }
     });
 
@@ -233,9 +241,11 @@ export async function main(argv: string[]): Promise<void> {
         throw new PrescaleError('PRESCALE_ERR_CONFIG', message);
       };
       if ((opts.trace === undefined) === (opts.prometheus === undefined)) bad('import needs exactly one of --trace FILE or --prometheus URL');
+      const { createProgressBar } = await import('./runtime/progress-bar.js');
+      const bar = createProgressBar('import', !opts.json);
       let summary;
       if (opts.trace !== undefined) {
-        summary = await store.importTrace({ file: opts.trace, logDir: opts.to });
+        summary = await store.importTrace({ file: opts.trace, logDir: opts.to, onProgress: bar.update });
       } else {
         if (opts.query === undefined || opts.start === undefined || opts.end === undefined) bad('--prometheus needs --query, --start and --end');
         const { duration } = await import('./config/duration.js');
@@ -244,8 +254,10 @@ export async function main(argv: string[]): Promise<void> {
         summary = await store.importPrometheus({
           url: opts.prometheus as string, query: opts.query as string, logDir: opts.to, stepMs: step.data as number,
           fromMs: store.parseInstant('--start', opts.start as string), toMs: store.parseInstant('--end', opts.end as string),
+          onProgress: bar.update,
         });
       }
+      bar.stop();
       process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `${store.formatImportSummary(summary)}\n`);
     });
 

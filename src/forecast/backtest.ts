@@ -4,6 +4,7 @@ import { MetricsAccumulator, seasonalNaiveScale, type HorizonMetrics } from './b
 import { BASELINE_MODEL_NAMES } from './baselines.js';
 import type { ForecastModel } from './model.js';
 import { createModel, MODEL_NAMES, type ModelName } from './registry.js';
+import type { ProgressCallback } from '../runtime/progress-bar.js';
 
 export { formatBacktestTable } from './backtest-table.js';
 export type { HorizonMetrics } from './backtest-metrics.js';
@@ -30,6 +31,8 @@ export interface RunBacktestOptions {
   /** Past origins the `auto` policy averages over, integer >= 1; default two days of origins
    *  (48 at hourly origins: one day is only 24 heavy-tailed errors, too few to rank models). */
   selectionOrigins?: number;
+  /** Called after each model's forecasts at every 24th origin and at its last: (done, total, model). */
+  onProgress?: ProgressCallback;
 }
 
 /** What the `auto` policy picked at one horizon over the scored origins. */
@@ -90,7 +93,10 @@ export function runBacktest(trace: BacktestTrace, options: RunBacktestOptions): 
   const plan = planBacktest(trace, options);
   const names = [...new Set([...BASELINE_MODEL_NAMES, ...options.models.filter((name) => name !== AUTO_MODEL)])];
   const models = names.map((name) => buildModel(name, plan.intervalsPerDay));
-  const forecasts = models.map((model) => forecastAtOrigins(model, trace.requests, plan));
+  const total = models.length * plan.origins.length;
+  const forecasts = models.map((model, m) =>
+    forecastAtOrigins(model, trace.requests, plan, (k) => options.onProgress?.(m * plan.origins.length + k, total, names[m])),
+  );
   const scale = seasonalNaiveScale(trace.requests, plan.intervalsPerDay, plan.testStart);
   const result: BacktestResult = {
     trace: {
@@ -171,7 +177,7 @@ function buildModel(name: string, intervalsPerDay: number): ForecastModel {
   return createModel(name as ModelName, { seasonLength: intervalsPerDay, windowIntervals: 30, intervalsPerDay });
 }
 
-function forecastAtOrigins(model: ForecastModel, requests: readonly number[], plan: Plan): OriginForecasts {
+function forecastAtOrigins(model: ForecastModel, requests: readonly number[], plan: Plan, progress: (originsDone: number) => void): OriginForecasts {
   const horizon = Math.max(...plan.steps);
   const count = plan.origins.length;
   const make = (): Float64Array => new Float64Array(count).fill(Number.NaN);
@@ -187,6 +193,7 @@ function forecastAtOrigins(model: ForecastModel, requests: readonly number[], pl
       series.upper90[k] = at90.upper[steps - 1] as number;
       series.upper99[k] = at99.upper[steps - 1] as number;
     });
+    if ((k + 1) % 24 === 0 || k === count - 1) progress(k + 1);
   });
   return result;
 }

@@ -1,6 +1,7 @@
 import { Forecaster, createModel } from '../forecast/forecaster.js';
 import { median } from 'simple-statistics';
 import type { Trace } from '../series/trace.js';
+import type { ProgressCallback } from '../runtime/progress-bar.js';
 import { simulate, type SimPolicyName, type SimResult } from './simulate.js';
 
 /** The service's default candidate models (the backtest's winners plus the baselines). */
@@ -19,6 +20,8 @@ export interface SimulationOptions {
   /** Evaluated days at the end of the trace; everything before is history. */
   days: number;
   quantile: number;
+  /** Progress over all policies run: (steps done, steps in all, policy). */
+  onProgress?: ProgressCallback;
 }
 
 export interface SimulationReport {
@@ -61,7 +64,11 @@ export function runSimulation(trace: Trace, o: SimulationOptions, policies: read
   };
   const common = { demand: trace.requests, intervalMs: trace.intervalMs, evalFrom, leadTimeMs: o.leadTimeMs, policy, tolerance: 0.1 };
   const skipped: SimResult = { policy: 'oracle', underProvisionedMinutes: Number.NaN, overCapacityRequestShare: Number.NaN, backendHours: Number.NaN, scalingActions: 0, steps: [] };
-  const run = (name: SimPolicyName) => (policies.includes(name) ? simulate(name, name === 'predictive' ? { ...common, forecaster } : common) : { ...skipped, policy: name });
+  const stepsEach = trace.requests.length - evalFrom;
+  const order = (['predictive', 'reactive', 'oracle'] as const).filter((name) => policies.includes(name));
+  const progress = (name: SimPolicyName) => (done: number) => o.onProgress?.(order.indexOf(name as never) * stepsEach + done, order.length * stepsEach, name);
+  const run = (name: SimPolicyName) =>
+    policies.includes(name) ? simulate(name, { ...common, ...(name === 'predictive' ? { forecaster } : {}), onProgress: progress(name) }) : { ...skipped, policy: name };
   const results = { predictive: run('predictive'), reactive: run('reactive'), oracle: run('oracle') };
   const strip = ({ steps: _steps, policy: _policy, ...rest }: SimResult) => rest;
   return {
@@ -95,9 +102,11 @@ export function formatSimulation(r: SimulationReport): string {
  * as ratios to the reactive policy on the same trace. O(quantiles × one simulation).
  */
 export function sweepQuantiles(trace: Trace, o: SimulationOptions, quantiles: readonly number[]): { quantile: number; underProvisionedMinutes: number; underVsReactive: number; backendHours: number; hoursVsReactive: number }[] {
-  const reactive = runSimulation(trace, o, ['reactive']).policies.reactive;
-  return quantiles.map((quantile) => {
-    const p = runSimulation(trace, { ...o, quantile }, ['predictive']).policies.predictive;
+  const runs = quantiles.length + 1;
+  const part = (index: number, stage: string): ProgressCallback => (done, total) => o.onProgress?.(index * total + done, runs * total, stage);
+  const reactive = runSimulation(trace, { ...o, onProgress: part(0, 'reactive') }, ['reactive']).policies.reactive;
+  return quantiles.map((quantile, i) => {
+    const p = runSimulation(trace, { ...o, quantile, onProgress: part(i + 1, `predictive p${Math.round(quantile * 100)}`) }, ['predictive']).policies.predictive;
     return {
       quantile,
       underProvisionedMinutes: p.underProvisionedMinutes,

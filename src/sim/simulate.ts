@@ -20,6 +20,8 @@ export interface SimOptions {
   tolerance: number;
   /** Needed for 'predictive'. */
   forecaster?: SimForecaster;
+  /** Called every 100 simulated steps and at the end: (steps done, steps in all). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface SimStep {
@@ -130,6 +132,7 @@ export function simulate(name: SimPolicyName, o: SimOptions): SimResult {
     instanceSteps += ready + pending.length;
     steps.push({ demandRps: demand / intervalSeconds, ready, instances: ready + pending.length, forecastUpperRps });
     history.push(demand);
+    if ((t - start + 1) % 100 === 0 || t === o.demand.length - 1) o.onProgress?.(t - start + 1, o.demand.length - start);
   }
   return {
     policy: name,

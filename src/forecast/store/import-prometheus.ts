@@ -1,3 +1,4 @@
+import type { ProgressCallback } from '../../runtime/progress-bar.js';
 import { PrescaleError } from '../../errors.js';
 import type { Bucket } from '../../series/traffic-series.js';
 import { appendNewBuckets, countBucket, type ImportSummary } from './log-import.js';
@@ -19,6 +20,8 @@ export interface PrometheusImport {
   stepMs: number;
   logDir: string;
   timeoutMs?: number;
+  /** Called after each range query (stage "querying") and each written batch (stage "writing"). */
+  onProgress?: ProgressCallback;
 }
 
 /**
@@ -57,12 +60,13 @@ export async function importPrometheus(options: PrometheusImport): Promise<Impor
     seriesSeen += result.series.length;
     warnings.push(...result.warnings);
     addSeries(sums, result.series, stepMs, fromMs, toMs);
+    options.onProgress?.(chunkTo - fromMs, toMs - fromMs, 'querying');
   }
   if (seriesSeen === 0) fail(`the query returned no series between ${new Date(fromMs).toISOString()} and ${new Date(toMs).toISOString()}; check --query`);
   const buckets: Bucket[] = [...sums.entries()]
     .sort((a, b) => a[0] - b[0])
     .map(([startMs, rate]) => countBucket(startMs, stepMs, Math.round(rate * (stepMs / 1000))));
-  return appendNewBuckets(options.logDir, buckets, { source: options.url, warnings: [...new Set(warnings)] });
+  return appendNewBuckets(options.logDir, buckets, { source: options.url, warnings: [...new Set(warnings)], onProgress: options.onProgress });
 }
 
 /** Add each finite sample's rate to the bucket of the step before its time, within [fromMs, toMs). */

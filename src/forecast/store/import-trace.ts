@@ -1,3 +1,4 @@
+import type { ProgressCallback } from '../../runtime/progress-bar.js';
 import { readTrace } from '../../series/trace.js';
 import { appendNewBuckets, countBucket, type ImportSummary } from './log-import.js';
 
@@ -9,11 +10,12 @@ import { appendNewBuckets, countBucket, type ImportSummary } from './log-import.
  * @throws PrescaleError PRESCALE_ERR_TRACE (rejection) for a missing or malformed CSV;
  *   PRESCALE_ERR_TRAFFIC_LOG when the log cannot be written
  */
-export async function importTrace(options: { file: string; logDir: string; batchSize?: number }): Promise<ImportSummary> {
+export async function importTrace(options: { file: string; logDir: string; batchSize?: number; onProgress?: ProgressCallback }): Promise<ImportSummary> {
   const trace = await readTrace(options.file);
   const buckets = trace.requests.map((requests, i) => countBucket(trace.startMs + i * trace.intervalMs, trace.intervalMs, requests));
   return appendNewBuckets(options.logDir, buckets, {
     source: options.file,
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    onProgress: options.onProgress,
   });
 }

@@ -1,4 +1,5 @@
 import { readTrafficLog } from '../../series/traffic-log-reader.js';
+import type { ProgressCallback } from '../../runtime/progress-bar.js';
 import { TrafficLog } from '../../series/traffic-log.js';
 import type { Bucket } from '../../series/traffic-series.js';
 
@@ -35,7 +36,7 @@ export function countBucket(startMs: number, intervalMs: number, requests: numbe
 export async function appendNewBuckets(
   logDir: string,
   buckets: readonly Bucket[],
-  options: { source: string; batchSize?: number; warnings?: string[] },
+  options: { source: string; batchSize?: number; warnings?: string[]; onProgress?: ProgressCallback | undefined },
 ): Promise<ImportSummary> {
   const first = buckets[0];
   const last = buckets[buckets.length - 1];
@@ -57,6 +58,7 @@ export async function appendNewBuckets(
       const batch = fresh.slice(i, i + batchSize);
       await log.append(batch);
       summary.written += batch.length;
+      options.onProgress?.(summary.written, fresh.length, 'writing');
     }
   } finally {
     await log.close();

@@ -1,4 +1,5 @@
 import { PrescaleError } from '../errors.js';
+import { AdaptiveWidth } from './adaptive-width.js';
 import { autoPicks } from './auto-policy.js';
 import { MetricsAccumulator, seasonalNaiveScale, type HorizonMetrics } from './backtest-metrics.js';
 import { BASELINE_MODEL_NAMES } from './baselines.js';
@@ -223,14 +224,42 @@ function autoPolicy(
     }),
   );
   const chosen = autoPicks(errors, plan.origins, steps, plan.selectionOrigins);
+  const calibrated = calibrateAuto(series, chosen, requests, plan.origins, steps);
   const picks: Record<string, number> = Object.fromEntries(names.map((name) => [name, 0]));
   const accumulator = new MetricsAccumulator();
   let latest = names[0] as string;
   for (let k = plan.firstScored; k < plan.origins.length; k++) {
-    const pick = chosen[k] as number;
-    latest = names[pick] as string;
+    latest = names[chosen[k] as number] as string;
     picks[latest] = (picks[latest] as number) + 1;
-    addOrigin(accumulator, requests, plan, series[pick] as HorizonSeries, j, k);
+    addOrigin(accumulator, requests, plan, calibrated, j, k);
   }
   return { choice: { horizonMinutes, latest, picks }, metrics: accumulator.result(horizonMinutes, scale) };
+}
+
+/**
+ * The auto policy's forecasts (the picked model's at each origin) with its p90 and p99 bounds
+ * calibrated online by adaptive conformal inference (adaptive-width.ts), as the service does:
+ * the width at origin k learns only from origins whose targets were observed before k.
+ */
+function calibrateAuto(series: readonly HorizonSeries[], chosen: readonly number[], requests: readonly number[], origins: readonly number[], steps: number): HorizonSeries {
+  const count = origins.length;
+  const out: HorizonSeries = { point: new Float64Array(count), upper90: new Float64Array(count), upper99: new Float64Array(count) };
+  const width90 = new AdaptiveWidth(0.9);
+  const width99 = new AdaptiveWidth(0.99);
+  let observed = 0;
+  for (let k = 0; k < count; k++) {
+    const origin = origins[k] as number;
+    for (; observed < k && (origins[observed] as number) + steps - 1 < origin; observed++) {
+      const actual = requests[(origins[observed] as number) + steps - 1] as number;
+      if (!Number.isFinite(actual)) continue;
+      width90.observe(actual <= (out.upper90[observed] as number));
+      width99.observe(actual <= (out.upper99[observed] as number));
+    }
+    const picked = series[chosen[k] as number] as HorizonSeries;
+    const point = picked.point[k] as number;
+    out.point[k] = point;
+    out.upper90[k] = width90.bound(point, picked.upper90[k] as number);
+    out.upper99[k] = Math.max(out.upper90[k] as number, width99.bound(point, picked.upper99[k] as number));
+  }
+  return out;
 }

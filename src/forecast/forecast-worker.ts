@@ -20,9 +20,9 @@ const forecaster = new Forecaster({
   reselectEvery: o.reselectEvery,
 });
 
-parentPort?.on('message', (msg: { type: 'forecast'; id: number; history: Float64Array }) => {
+parentPort?.on('message', (msg: { type: 'forecast'; id: number; history: Float64Array; origin?: number }) => {
   try {
-    const result = forecaster.forecast(Array.from(msg.history));
+    const result = forecaster.forecast(Array.from(msg.history), msg.origin);
     parentPort?.postMessage({ id: msg.id, result });
   } catch (err) {
     parentPort?.postMessage({ id: msg.id, error: (err as Error).message });

@@ -40,12 +40,13 @@ export class ForecasterThread {
     this.worker.on('exit', (code) => this.failAll(new Error(`forecaster worker exited with code ${code}`)));
   }
 
-  forecast(history: readonly number[]): Promise<ForecastResult> {
+  /** `origin`: see Forecaster.forecast (online calibration of the upper bound). */
+  forecast(history: readonly number[], origin?: number): Promise<ForecastResult> {
     const id = this.nextId++;
     const copy = Float64Array.from(history);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ type: 'forecast', id, history: copy }, [copy.buffer]);
+      this.worker.postMessage({ type: 'forecast', id, history: copy, origin }, [copy.buffer]);
     });
   }
 

@@ -6,6 +6,7 @@ import {
   type Forecast,
   type ForecastModel,
 } from './model.js';
+import { AdaptiveWidth } from './adaptive-width.js';
 import { backtest, type BacktestScore } from './select.js';
 
 /** Options of the Forecaster. */
@@ -42,6 +43,11 @@ export class Forecaster {
   private readonly options: ForecasterOptions;
   private cached: { index: number; scores: BacktestScore[] } | undefined;
   private callsSinceSelection = 0;
+  /** Online width calibration per horizon step (adaptive-width.ts), fed when origins are given. */
+  private widths: AdaptiveWidth[] | undefined;
+  /** Calibrated bounds issued at recent origins, whose targets are still to be scored. */
+  private issued: { origin: number; upper: number[]; scored: number }[] = [];
+  private lastOrigin: number | undefined;
 
   /** @throws PrescaleError PRESCALE_ERR_CONFIG for no models, duplicate names or a bad number. */
   constructor(options: ForecasterOptions) {
@@ -70,10 +76,44 @@ export class Forecaster {
    * The backtest runs on the first call with enough history and then on every
    * `reselectEvery`-th call after it; in between the cached choice is reused. When every model
    * scores +Infinity (all targets were gaps) the first model is used, with a reason.
+   * With `origin` (the absolute index of the interval right after the history's end, e.g.
+   * floor(endMs / intervalMs)), the upper bound is calibrated online: each step's width is
+   * scaled by adaptive conformal inference (adaptive-width.ts) from how the bounds issued at
+   * earlier origins covered the values the history has since revealed. Calls that repeat an
+   * origin learn nothing new; without `origin` the model's own bound is returned as is.
    * @param history counts per interval, oldest first; never mutated
+   * @param origin integer, non-decreasing across calls
    * Cost: one model forecast, plus models × backtestOrigins model forecasts on a re-selection.
    */
-  forecast(history: readonly number[]): ForecastResult {
+  forecast(history: readonly number[], origin?: number): ForecastResult {
+    const result = this.forecastRaw(history);
+    return origin === undefined || !Number.isInteger(origin) ? result : this.calibrate(result, history, origin);
+  }
+
+  private calibrate(result: ForecastResult, history: readonly number[], origin: number): ForecastResult {
+    const { horizon, quantile } = this.options;
+    const widths = (this.widths ??= Array.from({ length: horizon }, () => new AdaptiveWidth(quantile)));
+    if (this.lastOrigin === undefined || origin > this.lastOrigin) {
+      // score every issued bound whose target interval (origin + h - 1) the history now holds
+      for (const issue of this.issued) {
+        for (let h = issue.scored + 1; h <= horizon && issue.origin + h - 1 < origin; h++) {
+          const actual = history[history.length - (origin - (issue.origin + h - 1))];
+          if (actual !== undefined && Number.isFinite(actual)) (widths[h - 1] as AdaptiveWidth).observe(actual <= (issue.upper[h - 1] as number));
+          issue.scored = h;
+        }
+      }
+      this.issued = this.issued.filter((issue) => issue.scored < horizon && origin - issue.origin <= horizon);
+      this.lastOrigin = origin;
+    } else if (origin < this.lastOrigin) {
+      return result;
+    }
+    const upper = result.upper.map((u, i) => (widths[i] as AdaptiveWidth).bound(result.point[i] as number, u));
+    this.issued = this.issued.filter((issue) => issue.origin !== origin);
+    this.issued.push({ origin, upper, scored: 0 });
+    return { ...result, upper };
+  }
+
+  private forecastRaw(history: readonly number[]): ForecastResult {
     const { models, horizon, quantile } = this.options;
     const first = models[0] as ForecastModel;
     if (history.length === 0) {

@@ -62,8 +62,9 @@ export class ServiceForecaster {
     return service;
   }
 
-  forecast(history: readonly number[]): Promise<ForecastResult> {
-    return this.active.forecast(history);
+  /** `origin`: see Forecaster.forecast (online calibration of the upper bound). */
+  forecast(history: readonly number[], origin?: number): Promise<ForecastResult> {
+    return this.active.forecast(history, origin);
   }
 
   /** Forecast with a newly stored model from now on; the old thread closes after its last answer. */

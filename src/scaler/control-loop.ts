@@ -9,6 +9,12 @@ export interface SeriesSource {
   readonly intervalMs: number;
   closeUntil(nowMs: number): Bucket[];
   values(): number[];
+  /**
+   * Optional: bring `values()` up to date for the tick at `nowMs`; awaited after closeUntil and
+   * before values(). A remote source (src/series/prometheus-source.ts) queries here; it must not
+   * reject (it falls back to its local series).
+   */
+  refresh?(nowMs: number): Promise<void>;
 }
 
 export interface ForecastOutput {
@@ -20,7 +26,8 @@ export interface ForecastOutput {
 
 /** What the loop needs from a forecaster: counts per interval for the next `horizon` intervals (in-process or in a worker). */
 export interface ForecastSource {
-  forecast(history: readonly number[]): ForecastOutput | Promise<ForecastOutput>;
+  /** `origin`: absolute index of the first forecast interval (floor(history end / interval)). */
+  forecast(history: readonly number[], origin?: number): ForecastOutput | Promise<ForecastOutput>;
 }
 
 /** What the loop needs from the balancer: admit discovered backends, drain and remove victims. */
@@ -56,6 +63,17 @@ export interface ControlLoopOptions {
   /** Called with buckets as they close (the durable traffic log). */
   onBuckets?: (buckets: Bucket[]) => void;
   logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+}
+
+/** Emitted as 'forecast' each time the forecaster answered (the forecast-error metrics score it later). */
+export interface ForecastEvent {
+  nowMs: number;
+  intervalMs: number;
+  /** Intervals the decision looked at (lead time + one interval). */
+  steps: number;
+  /** Requests per interval ahead, index 0 = the interval starting at the boundary at or before nowMs. */
+  point: readonly number[];
+  upper: readonly number[];
 }
 
 /** One tick's published result (log line, metrics, dashboard, demo output). */
@@ -187,6 +205,7 @@ export class ControlLoop extends EventEmitter {
     const steps = Math.ceil((leadTimeMs + series.intervalMs) / series.intervalMs);
     const closed = series.closeUntil(nowMs);
     if (closed.length > 0) this.options.onBuckets?.(closed);
+    if (series.refresh) await series.refresh(nowMs);
     const intervalSeconds = series.intervalMs / 1000;
     const history = series.values();
     const last = history.length > 0 ? (history[history.length - 1] as number) : 0;

@@ -2,7 +2,8 @@ import { backendsFor, decide, type Recommendation, type ScalingPolicy } from '..
 
 /** A forecaster as the simulator needs it: counts per interval for the next intervals. */
 export interface SimForecaster {
-  forecast(history: readonly number[]): { point: number[]; upper: number[] };
+  /** `origin`: index of the interval being forecast first (= history length here), for online calibration. */
+  forecast(history: readonly number[], origin?: number): { point: number[]; upper: number[] };
 }
 
 export type SimPolicyName = 'predictive' | 'reactive' | 'oracle';
@@ -96,7 +97,7 @@ export function simulate(name: SimPolicyName, o: SimOptions): SimResult {
       const limit = o.policy.scaleOutLimit;
       if (limit !== undefined) next = Math.min(next, desired + Math.max(limit.backends, Math.ceil((desired * limit.percent) / 100)));
     } else {
-      const f = (o.forecaster as SimForecaster).forecast(history);
+      const f = (o.forecaster as SimForecaster).forecast(history, t);
       forecastUpperRps = Math.max(0, ...f.upper.slice(0, leadSteps + 1)) / intervalSeconds;
       const d = decide({ nowMs, policy: { ...o.policy, mode: 'predictive' }, observedRps: observed, forecastUpperRps, leadTimeMs: o.leadTimeMs, current: desired, recent });
       next = d.desired;

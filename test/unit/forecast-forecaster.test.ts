@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PrescaleError } from '../../src/errors.js';
 import { Forecaster, createModel, type ForecasterOptions } from '../../src/forecast/forecaster.js';
 import type { ForecastModel } from '../../src/forecast/model.js';
+import { seededRandom } from '../../src/runtime/seeded-random.js';
 
 const seasonLength = 48;
 const modelOptions = { seasonLength, windowIntervals: 30 };
@@ -107,5 +108,26 @@ describe('createModel', () => {
     const build = () => createModel('prophet' as 'seasonal-naive', modelOptions);
     expect(build).toThrow(PrescaleError);
     expect(build).toThrow(expect.objectContaining({ code: 'PRESCALE_ERR_CONFIG', message: expect.stringMatching(/unknown forecast model "prophet"/) }));
+  });
+});
+
+describe('Forecaster online calibration (origin given)', () => {
+  it('covers more after a shift to larger residuals than the raw bound, and repeats of an origin learn nothing', () => {
+    const random = seededRandom(3);
+    const values: number[] = Array.from({ length: 200 }, () => 100 + 2 * (random() - 0.5));
+    const make = () => new Forecaster({ models: [createModel('naive', { seasonLength: 24, windowIntervals: 30, intervalsPerDay: 24 })], horizon: 1, quantile: 0.9, backtestOrigins: 20, reselectEvery: 10 });
+    const calibrated = make();
+    const raw = make();
+    const hits = { calibrated: 0, raw: 0 };
+    for (let t = 100; t < 200; t++) {
+      values[t] = 100 + 40 * (random() - 0.5); // residuals now 20x larger than the calibration sample's
+      const history = values.slice(0, t);
+      const first = calibrated.forecast(history, t);
+      expect(calibrated.forecast(history, t).upper).toEqual(first.upper);
+      expect(first.upper[0]).toBeGreaterThanOrEqual(first.point[0] as number);
+      if ((values[t] as number) <= (first.upper[0] as number)) hits.calibrated++;
+      if ((values[t] as number) <= (raw.forecast(history).upper[0] as number)) hits.raw++;
+    }
+    expect(hits.calibrated).toBeGreaterThan(hits.raw);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Instance } from '../../src/scaler/provider.js';
 import { pickVictims } from '../../src/scaler/victims.js';
 
-const instance = (id: string, state: Instance['state']): Instance => ({ id, state, url: `http://127.0.0.1:1/${id}` });
+const instance = (id: string, state: Instance['state']): Instance => ({ id, state, url: `http://127.0.0.1:1/${id}`, requestedAtMs: 0 });
 
 describe('pickVictims (scale-in order)', () => {
   const fleet = [instance('a', 'running'), instance('b', 'running'), instance('c', 'provisioning'), instance('d', 'running'), instance('e', 'provisioning')];

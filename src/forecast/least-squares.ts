@@ -42,6 +42,41 @@ export class NormalEquations {
   }
 
   /**
+   * Adds the part of one observation's update that touches columns >= `from`: XᵀX entries
+   * (i, j) with j >= from and Xᵀy entries i >= from. Together with `add` of the same rows on
+   * the columns below `from` (a shared block, see `plus`) it equals `add`. Does not count the
+   * row. O(p × (p − from)).
+   */
+  addColumnsFrom(row: ArrayLike<number>, y: number, from: number): void {
+    const p = this.size;
+    const xtx = this.xtx;
+    for (let i = 0; i < p; i++) {
+      const xi = row[i] as number;
+      if (xi === 0) continue;
+      const base = i * p;
+      for (let j = Math.max(i, from); j < p; j++) xtx[base + j] = (xtx[base + j] as number) + xi * (row[j] as number);
+      if (i >= from) this.xty[i] = (this.xty[i] as number) + xi * y;
+    }
+  }
+
+  /** Adds another system of the same size in place (its rows counted too). O(p²). */
+  plus(other: NormalEquations): this {
+    for (let k = 0; k < this.xtx.length; k++) this.xtx[k] = (this.xtx[k] as number) + (other.xtx[k] as number);
+    for (let k = 0; k < this.xty.length; k++) this.xty[k] = (this.xty[k] as number) + (other.xty[k] as number);
+    this.rows += other.rows;
+    return this;
+  }
+
+  /** An independent copy. O(p²). */
+  clone(): NormalEquations {
+    const copy = new NormalEquations(this.size);
+    copy.xtx.set(this.xtx);
+    copy.xty.set(this.xty);
+    copy.rows = this.rows;
+    return copy;
+  }
+
+  /**
    * Ridge solution β (length p), or undefined when no factorisation succeeded.
    * @param ridge λ as a fraction of the mean diagonal of XᵀX (scale-free), e.g. 1e-3
    * @param unpenalized column indexes left out of the penalty (e.g. [0] for an intercept)

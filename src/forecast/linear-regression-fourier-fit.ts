@@ -108,20 +108,35 @@ function fitOnScale(w: Window, transform: ScaleTransform, horizon: number, ridge
   const prefix = prefixSums(values);
   const pDet = deterministicCount(w.layout);
   const row = new Float64Array(featureCount(w.layout));
+  const det = w.det;
   const fill = (i: number, h: number): void => {
-    row.set(w.det.subarray(i * pDet, (i + 1) * pDet));
+    for (let c = 0, at = i * pDet; c < pDet; c++, at++) row[c] = det[at] as number;
     writeLevel(w.layout, values, prefix, i - h + 1, scale, row, pDet);
   };
   const isTarget = (i: number): boolean => Number.isFinite(w.history[w.start + i]);
+  // The deterministic columns and the target do not depend on the step h, only the level
+  // columns do: their block of XᵀX and Xᵀy is summed once per row range and shared by every h.
+  const detBlock = (from: number, to: number, stride: number): NormalEquations => {
+    const block = new NormalEquations(row.length);
+    row.fill(0);
+    for (let i = from; i < to; i += stride) {
+      if (!isTarget(i)) continue;
+      row.set(w.det.subarray(i * pDet, (i + 1) * pDet));
+      block.add(row, (values[i] as number) / scale);
+    }
+    return block;
+  };
+  const properBlock = detBlock(w.first, w.properEnd, w.stride);
+  const calibrationBlock = detBlock(w.properEnd, w.span, 1);
   const coefficients: Float64Array[] = [];
   const residuals: number[][] = [];
   let calibrationError = 0;
   for (let h = 1; h <= horizon; h++) {
-    const equations = new NormalEquations(row.length);
+    const equations = properBlock.clone();
     for (let i = w.first; i < w.properEnd; i += w.stride) {
       if (!isTarget(i)) continue;
       fill(i, h);
-      equations.add(row, (values[i] as number) / scale);
+      equations.addColumnsFrom(row, (values[i] as number) / scale, pDet);
     }
     const proper = equations.solve(ridge, [0]);
     if (proper === undefined) return `the step-${h} regression could not be solved`;
@@ -133,8 +148,9 @@ function fitOnScale(w: Window, transform: ScaleTransform, horizon: number, ridge
       const predicted = fromModelScale(transform, dot(proper, row) * scale);
       sample.push(toScoreScale(w.raw[i] as number) - toScoreScale(predicted));
       absolute += Math.abs((w.raw[i] as number) - predicted);
-      equations.add(row, (values[i] as number) / scale);
+      equations.addColumnsFrom(row, (values[i] as number) / scale, pDet);
     }
+    equations.plus(calibrationBlock);
     calibrationError += sample.length > 0 ? absolute / sample.length : 0;
     coefficients.push(equations.solve(ridge, [0]) ?? proper);
     residuals.push(sample);

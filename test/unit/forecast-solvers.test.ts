@@ -71,3 +71,26 @@ describe('Nelder-Mead', () => {
     expect(start).toEqual([5, 5, 5]);
   });
 });
+
+describe('NormalEquations block updates', () => {
+  it('a shared block of the first columns plus addColumnsFrom for the rest equals add of whole rows', () => {
+    const rows = Array.from({ length: 40 }, (_, r) => [1, Math.sin(r), Math.cos(r / 3), r % 5, (r * 7) % 11 / 10]);
+    const ys = rows.map((row, r) => 2 * (row[1] as number) - (row[4] as number) + 0.01 * r);
+    const whole = new NormalEquations(5);
+    rows.forEach((row, r) => whole.add(row, ys[r] as number));
+    const block = new NormalEquations(5);
+    rows.forEach((row, r) => block.add([...row.slice(0, 3), 0, 0], ys[r] as number));
+    const split = block.clone();
+    rows.forEach((row, r) => split.addColumnsFrom(row, ys[r] as number, 3));
+    const a = whole.solve(1e-6, [0]) as Float64Array;
+    const b = split.solve(1e-6, [0]) as Float64Array;
+    a.forEach((value, i) => expect(b[i]).toBeCloseTo(value, 9));
+    // plus() of two halves equals the whole
+    const first = new NormalEquations(5);
+    const second = new NormalEquations(5);
+    rows.forEach((row, r) => (r < 20 ? first : second).add(row, ys[r] as number));
+    const c = first.plus(second).solve(1e-6, [0]) as Float64Array;
+    a.forEach((value, i) => expect(c[i]).toBeCloseTo(value, 9));
+    expect(block.rows).toBe(40);
+  });
+});

@@ -1,7 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { startApp } from './app.js';
 import { loadConfig } from './config/load.js';
-import { DEFAULT_TRACE, formatSummary, runDemo } from './demo/demo.js';
 import { PrescaleError } from './errors.js';
 
 /** Exit status for bad input (config, trace, arguments), as documented in the README. */
@@ -24,7 +22,11 @@ export async function main(argv: string[]): Promise<void> {
     .action(async (opts: { config: string }) => {
       // the admin token may come from the environment so it need not be written in the file
       const config = await loadConfig(opts.config, { adminToken: process.env['PRESCALE_ADMIN_TOKEN'], webhookSecret: process.env['PRESCALE_WEBHOOK_SECRET'] });
-      const app = await startApp(config);
+      // loaded here, not at the top: the other commands start without the providers' SDKs
+      const { startApp } = await import('./app.js');
+      const app = await startApp(config).catch((err: unknown) => {
+        throw listenProblem(err) ?? err;
+      });
       const shutdown = () => {
         void app.stop().then(() => process.exit(0));
       };
@@ -45,7 +47,7 @@ export async function main(argv: string[]): Promise<void> {
     .command('demo')
     .description('replay a real trace through prescale in front of local backends and show it scale ahead of the spike')
     .addOption(new Option('--policy <policy>', 'scaling policy').choices(['predictive', 'reactive']).default('predictive'))
-    .option('--trace <file>', 'trace CSV (timestamp,requests)', DEFAULT_TRACE)
+    .option('--trace <file>', 'trace CSV (timestamp,requests) (default: the bundled NASA KSC July 1995 trace)')
     .option('--from <iso>', 'trace time of the first replayed interval', '1995-07-13T11:30:00Z')
     .option('--minutes <n>', 'trace intervals to replay', positiveNumber, 150)
     .option('--speed <x>', 'trace seconds per wall second', positiveNumber, 60)
@@ -54,10 +56,11 @@ export async function main(argv: string[]): Promise<void> {
     .option('--log-dir <dir>', 'traffic log directory', 'data/demo/traffic')
     .option('--json', 'print the summary as JSON')
     .addHelpText('after', '\nExamples:\n  prescale demo\n  prescale demo --policy reactive\n  prescale demo --from 1995-07-13T12:00:00Z --minutes 60 --speed 120 --load-scale 0.5')
-    .action(async (opts: { policy: 'predictive' | 'reactive'; trace: string; from: string; minutes: number; speed: number; loadScale: number; provisioning: number; logDir: string; json?: boolean }) => {
+    .action(async (opts: { policy: 'predictive' | 'reactive'; trace?: string; from: string; minutes: number; speed: number; loadScale: number; provisioning: number; logDir: string; json?: boolean }) => {
+      const { DEFAULT_TRACE, formatSummary, runDemo } = await import('./demo/demo.js');
       const summary = await runDemo({
         policy: opts.policy,
-        trace: opts.trace,
+        trace: opts.trace ?? DEFAULT_TRACE,
         from: opts.from,
         minutes: opts.minutes,
         speed: opts.speed,
@@ -280,6 +283,19 @@ export async function main(argv: string[]): Promise<void> {
     }
     throw err;
   }
+}
+
+/**
+ * A listen error of `serve` (port taken, address not on this host, no permission) as a
+ * PRESCALE_ERR_CONFIG naming the address, so it exits 2 with one line instead of a stack trace;
+ * undefined for any other error.
+ */
+function listenProblem(err: unknown): PrescaleError | undefined {
+  const e = err as (NodeJS.ErrnoException & { address?: string; port?: number }) | undefined;
+  if (e?.syscall !== 'listen') return undefined;
+  const reasons: Record<string, string> = { EADDRINUSE: 'the port is already in use', EADDRNOTAVAIL: 'the address is not on this host', EACCES: 'permission denied' };
+  const where = `${e.address ?? '?'}${e.port === undefined ? '' : `:${e.port}`}`;
+  return new PrescaleError('PRESCALE_ERR_CONFIG', `cannot listen on ${where}: ${reasons[e.code ?? ''] ?? e.code ?? e.message}; change listen or admin host/port in the config`, { cause: err });
 }
 
 function positiveNumber(value: string): number {

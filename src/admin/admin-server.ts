@@ -20,6 +20,8 @@ export interface AdminSources {
   decisions?(): unknown[];
   /** The runtime API (/v1/backends, /v1/heartbeats); omitted: only the read-only endpoints. */
   runtime?: RuntimeApiOptions;
+  /** Read-only routes mounted before /v1's runtime API: the live dashboard (src/web/dashboard.ts). */
+  web?: express.Router;
 }
 
 /** Per app: starts its heartbeat sweeps and returns the stop function (run by listenAdmin). */
@@ -31,6 +33,7 @@ const sweepStarters = new WeakMap<express.Express, () => () => void>();
  * - GET /healthz  200 `{"status":"ok"}` while the process serves
  * - GET /v1/status  backends (state, weight, in-flight, health), desired/ready capacity,
  *   the latest decision with its reason and the latest forecast
+ * - with `web`: the dashboard (GET /dashboard, GET /v1/events server-sent events, GET /v1/plots)
  * - with `runtime`: the runtime API of docs/admin-api.md (HAProxy runtime API / Envoy admin
  *   semantics): list, weigh, drain, add and remove backends, heartbeat registration. Mutations
  *   need `Authorization: Bearer <runtime.token>`; JSON errors `{"error":{"code","message"}}`.
@@ -52,6 +55,7 @@ export function createAdminApp(sources: AdminSources): express.Express {
     const limit = Math.max(1, Math.min(all.length || 1, Number(req.query['limit']) || all.length || 1));
     res.json({ decisions: all.slice(-limit) });
   });
+  if (sources.web) app.use(sources.web);
   if (sources.runtime) {
     const control = new BackendControl(sources.runtime);
     const v1 = express.Router();

@@ -3,7 +3,8 @@ import { z } from 'zod';
 
 /** Milliseconds from a number or an `ms`-style string ("500ms", "10s", "5m", "1h", "1d"); null when invalid or negative. */
 function toMs(value: number | string): number | null {
-  const parsed = typeof value === 'number' ? value : ms(value as ms.StringValue);
+  // ms("") throws instead of returning undefined
+  const parsed = typeof value === 'number' ? value : value === '' ? null : ms(value as ms.StringValue);
   return typeof parsed === 'number' && Number.isFinite(parsed) && parsed >= 0 ? Math.round(parsed) : null;
 }
 

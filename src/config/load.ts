@@ -16,7 +16,8 @@ export interface ConfigProblem {
  * Never throws.
  */
 export function validateConfig(input: unknown): { ok: true; config: Readonly<Config> } | { ok: false; problems: ConfigProblem[] } {
-  const result = configSchema.safeParse(input ?? {});
+  // reportInput: the hint can tell a missing field from one of the wrong type
+  const result = configSchema.safeParse(input ?? {}, { reportInput: true });
   if (result.success) return { ok: true, config: deepFreeze(result.data) };
   return { ok: false, problems: result.error.issues.map(toProblem) };
 }
@@ -41,7 +42,13 @@ export async function loadConfig(file: string, overrides: { adminToken?: string 
       hint: 'fix the YAML syntax (indentation, quotes, colons)',
     })));
   }
-  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  let raw: Record<string, unknown>;
+  try {
+    raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  } catch (cause) {
+    // the yaml library throws here for an unresolved alias or an alias bomb ("billion laughs")
+    throw configError(file, [{ path: '(yaml)', message: (cause as Error).message, hint: 'define each &anchor before its *alias, and do not nest aliases to expand the file' }]);
+  }
   if (overrides.adminToken !== undefined && typeof raw === 'object') {
     raw['admin'] = { ...((raw['admin'] as object | undefined) ?? {}), token: overrides.adminToken };
   }

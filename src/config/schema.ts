@@ -4,6 +4,7 @@ import { ALGORITHM_NAMES } from '../proxy/balancers/index.js';
 import { validateSchedule } from '../scaler/schedule.js';
 import { createTrustedProxies } from '../proxy/trusted-proxies.js';
 import { duration, leadTime } from './duration.js';
+import { leaseTimingsProblem, resolveLeaseTimings } from '../scaler/leader/lease-timings.js';
 
 /**
  * The one configuration schema of prescale (STYLE.md §6). Every field is documented in
@@ -25,6 +26,17 @@ const proxyListen = z.strictObject({
   trustedProxies: z.array(z.string().min(2)).default([]),
   /** TLS termination (http mode): PEM files, re-read on SIGHUP without dropping connections. */
   tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
+  /** Slow clients (src/proxy/server.ts, http mode): the request head must arrive within this; unset = 20 s. */
+  headersTimeoutMs: duration.refine((v) => v >= 1, 'must be at least 1ms').optional(),
+  /** The whole request, head and body, must arrive within this; 0 = no limit; unset = 5 m. */
+  requestTimeoutMs: duration.optional(),
+  /** Idle keep-alive client connections close after this; unset = 5 s. */
+  keepAliveTimeoutMs: duration.optional(),
+  /** Most header lines in a request (more: 431); unset = 100. */
+  maxHeaders: z.number().int().min(10).max(2000).optional(),
+}).refine((l) => !l.requestTimeoutMs || (l.headersTimeoutMs ?? 20_000) <= l.requestTimeoutMs, {
+  message: 'requestTimeoutMs must be 0 or at least headersTimeoutMs (20s when unset)',
+  path: ['requestTimeoutMs'],
 });
 
 const backend = z.strictObject({
@@ -103,11 +115,36 @@ const route = z.strictObject({
   pool: poolName,
 });
 
-const series = z.strictObject({
-  intervalMs: duration.refine((v) => v >= 100, 'interval must be at least 100ms').default(10_000),
-  capacity: z.number().int().min(10).default(60_480),
-  logDir: z.string().min(1).default('data/traffic'),
+/** series.source "prometheus": the forecast's history from range queries (src/series/prometheus-source.ts). */
+const prometheusHistory = z.strictObject({
+  /** Prometheus base URL, e.g. http://prometheus:9090. */
+  url: z.url({ protocol: /^https?$/ }),
+  /** PromQL returning the total request rate in requests per second (one series, or several that are summed). */
+  query: z.string().min(1).default('sum(rate(prescale_request_duration_seconds_count{job="prescale"}[1m]))'),
+  /** Resolution of the range query; must divide series.intervalMs (each interval averages its samples). Default: series.intervalMs. */
+  stepMs: duration.refine((v) => v >= 100, 'step must be at least 100ms').optional(),
+  /** Per request, headers and body each. */
+  timeoutMs: duration.default(5_000),
 });
+
+const series = z
+  .strictObject({
+    intervalMs: duration.refine((v) => v >= 100, 'interval must be at least 100ms').default(10_000),
+    capacity: z.number().int().min(10).default(60_480),
+    logDir: z.string().min(1).default('data/traffic'),
+    /** Where the forecast's history comes from: this process's traffic series, or Prometheus (the sum over replicas). */
+    source: z.enum(['local', 'prometheus']).default('local'),
+    prometheus: prometheusHistory.optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.source === 'prometheus' && s.prometheus === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['prometheus'], message: 'series.source "prometheus" needs series.prometheus with at least a url' });
+    }
+    const stepMs = s.prometheus?.stepMs;
+    if (stepMs !== undefined && s.intervalMs % stepMs !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['prometheus', 'stepMs'], message: `stepMs (${stepMs} ms) must divide series.intervalMs (${s.intervalMs} ms)` });
+    }
+  });
 
 const forecast = z.strictObject({
   /** Candidate models; the one with the lowest recent backtest error at the lead-time horizon is used. */
@@ -142,6 +179,20 @@ const scaler = z.strictObject({
   /** predictive: max(forecast, observed); reactive: observed only; forecast-only: compute and publish predictive decisions, change nothing. */
   policy: z.enum(['predictive', 'reactive', 'forecast-only']).default('predictive'),
   capacityPerBackendRps: z.number().positive(),
+  /**
+   * Estimate capacity per backend from observed throughput vs p99 latency (src/scaler/capacity-estimate.ts):
+   * the per-backend load where p99 crosses latencyTargetMs; capacityPerBackendRps is the start and the floor until then.
+   */
+  capacityEstimate: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      latencyTargetMs: duration.default(250),
+      minSamples: z.number().int().min(5).default(30),
+      windowIntervals: z.number().int().min(10).default(1440),
+      maxStep: z.number().gt(0).max(1).default(0.25),
+    })
+    .refine((c) => c.windowIntervals >= c.minSamples, { message: 'windowIntervals must be at least minSamples', path: ['windowIntervals'] })
+    .default({ enabled: false, latencyTargetMs: 250, minSamples: 30, windowIntervals: 1440, maxStep: 0.25 }),
   targetUtilization: z.number().gt(0).max(1).default(0.8),
   minBackends: z.number().int().min(0).default(1),
   maxBackends: z.number().int().min(1).default(10),
@@ -232,6 +283,24 @@ const provider = z.discriminatedUnion('kind', [
   }),
 ]);
 
+/** Leader election among replicas (src/scaler/leader/): only the lease holder changes the fleet; the others proxy and follow. */
+const leader = z.strictObject({
+  /** none: this replica scales (a single replica); redis: a lease in one Redis; kubernetes: a coordination.k8s.io/v1 Lease. */
+  kind: z.enum(['none', 'redis', 'kubernetes']).default('none'),
+  redis: z.strictObject({ url: z.url({ protocol: /^rediss?$/ }), key: z.string().min(1).default('prescale:leader') }).optional(),
+  /** namespace, kubeconfig and server default to provider.kubernetes's. */
+  kubernetes: z
+    .strictObject({ namespace: z.string().min(1).optional(), name: z.string().min(1).default('prescale-leader'), kubeconfig: z.string().optional(), server: z.url().optional() })
+    .optional(),
+  leaseDurationMs: duration.default(15_000),
+  /** Default two thirds of leaseDurationMs; a leader that has not renewed for this long stops scaling. */
+  renewDeadlineMs: duration.optional(),
+  /** Default a third of leaseDurationMs. */
+  renewIntervalMs: duration.optional(),
+  /** Unique per replica; default hostname-pid. */
+  identity: z.string().min(1).optional(),
+});
+
 export const configSchema = z
   .strictObject({
     listen: proxyListen.default({ host: '0.0.0.0', port: 8080, mode: 'http', trustedProxies: [] }),
@@ -239,6 +308,8 @@ export const configSchema = z
       .extend({
         /** Bearer token for admin API mutations; required to bind off loopback. Prefer PRESCALE_ADMIN_TOKEN over writing it here. */
         token: z.string().min(16, 'use a token of at least 16 characters').optional(),
+        /** Directory of backtest / simulate SVGs the dashboard lists and serves (GET /v1/plots); default "plots" (an empty list when missing). */
+        plotsDir: z.string().min(1).optional(),
       })
       .default({ host: '127.0.0.1', port: 9090 }),
     upstream: upstream.default(upstream.parse({})),
@@ -249,7 +320,10 @@ export const configSchema = z
     forecast: forecast.default(forecast.parse({})),
     scaler,
     provider: provider.default({ kind: 'static' }),
+    leader: leader.default({ kind: 'none', leaseDurationMs: 15_000 }),
     log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') }).default({ level: 'info' }),
+    /** Data-plane processes (node:cluster, src/cluster/): 1 = one process; "auto" = os.availableParallelism(). */
+    workers: z.union([z.number().int().min(1).max(256), z.literal('auto')], { error: 'expected a whole number of worker processes (1-256) or "auto"' }).default(1),
   })
   .superRefine((config, ctx) => {
     if (config.scaler.minBackends > config.scaler.maxBackends) {
@@ -285,6 +359,16 @@ export const configSchema = z
     });
     for (const [name, p] of Object.entries(config.pools)) {
       if (p.backends.length === 0) ctx.addIssue({ code: 'custom', path: ['pools', name, 'backends'], message: `pool "${name}" needs at least one backend` });
+    }
+    const lead = config.leader;
+    if (lead.kind === 'redis' && lead.redis === undefined) ctx.addIssue({ code: 'custom', path: ['leader', 'redis'], message: 'leader kind "redis" needs redis.url, e.g. "redis://127.0.0.1:6379"' });
+    if (lead.kind === 'kubernetes' && lead.kubernetes?.namespace === undefined && config.provider.kind !== 'kubernetes') {
+      ctx.addIssue({ code: 'custom', path: ['leader', 'kubernetes', 'namespace'], message: 'leader kind "kubernetes" needs kubernetes.namespace (or provider kind "kubernetes")' });
+    }
+    const leaseProblem = lead.kind === 'none' ? null : leaseTimingsProblem(resolveLeaseTimings(lead));
+    if (leaseProblem !== null) ctx.addIssue({ code: 'custom', path: ['leader', 'renewIntervalMs'], message: leaseProblem });
+    if (lead.kind !== 'none' && config.provider.kind === 'local-process') {
+      ctx.addIssue({ code: 'custom', path: ['leader', 'kind'], message: 'local-process backends belong to one replica; leader election needs a provider the replicas share (exec, webhook, aws, kubernetes, gcp)' });
     }
     if (config.provider.kind === 'static' && config.upstream.backends.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['upstream', 'backends'], message: 'provider "static" needs at least one backend' });

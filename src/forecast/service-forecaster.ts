@@ -20,6 +20,7 @@ export type StoredModelProblem = 'missing' | 'corrupt' | 'mismatch' | null;
  */
 export class ServiceForecaster {
   private active: ForecasterThread;
+  private version = 'candidates';
   private retrainer: Retrainer | undefined;
 
   private constructor(
@@ -44,6 +45,7 @@ export class ServiceForecaster {
       onProblem(stored.source === 'pinned' || stored.problem !== 'missing' ? stored.problem : null);
     }
     const service = new ServiceForecaster(base, new ForecasterThread(options), logger);
+    if (stored.ok) service.version = stored.loaded.meta.id;
     if (f.retrain.enabled) {
       service.retrainer = createRetrainer({
         schedule: f.retrain.schedule,
@@ -71,8 +73,14 @@ export class ServiceForecaster {
   swapTo(meta: ModelMeta): void {
     const previous = this.active;
     this.active = new ForecasterThread(ServiceForecaster.optionsFor(this.base, meta));
+    this.version = meta.id;
     this.logger.info({ model: meta.id }, 'forecaster swapped to the retrained model');
     setTimeout(() => void previous.close(), 5_000).unref();
+  }
+
+  /** Id of the stored model forecasting now (models/<id>), or "candidates" when the configured models are chosen by backtest. */
+  get modelVersion(): string {
+    return this.version;
   }
 
   async close(): Promise<void> {

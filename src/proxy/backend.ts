@@ -71,6 +71,8 @@ export class Backend {
   ejectedUntilMs = 0;
   /** Times this backend has been ejected (Envoy grows the ejection time with it). */
   ejections = 0;
+  /** Active health check probes by result: index 0 = failed, 1 = passed (read by the metrics at scrape time). */
+  readonly healthChecks = [0, 0];
   /** Consecutive 5xx responses and consecutive gateway failures (502/503/504, connect errors). */
   consecutive5xx = 0;
   consecutiveGatewayFailures = 0;

@@ -37,3 +37,13 @@ export function upstreamErrorCode(err: unknown): ErrorCode {
   }
   return 'PRESCALE_ERR_UPSTREAM_CONNECT';
 }
+
+/**
+ * The connection broke before a response: reset, closed by the peer or a broken pipe. This is
+ * what a keep-alive connection the backend closed while idle looks like, as opposed to a refused
+ * or timed-out connect (the backend is down) or an invalid response (it is broken).
+ */
+export function isLostConnection(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET';
+}

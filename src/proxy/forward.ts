@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { Backend } from './backend.js';
-import { sendError, upstreamErrorCode } from './error-response.js';
+import { isLostConnection, sendError, upstreamErrorCode } from './error-response.js';
 import { connectionTokens, isHopByHop } from './hop-by-hop.js';
 import type { OutlierDetector } from './outlier-detection.js';
 import type { Upstream } from './upstream.js';
@@ -141,6 +141,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private localFailure = false;
   /** This request holds one unit of the retry budget. */
   private retried = false;
+  /** Already given the one extra try after a connection that broke before any response. */
+  private reconnected = false;
 
   constructor(
     private readonly ctx: ProxyContext,
@@ -162,8 +164,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.send(ctx.upstream.pick(this.key));
   }
 
-  private send(backend: Backend | undefined): void {
+  private send(backend: Backend | undefined, via?: Dispatcher): void {
     if (backend === undefined) {
+      // a retry that found no other backend: the failed one was released already, never twice
+      this.backend = undefined;
       const ctx = this.ctx;
       if (ctx.queueLimit > 0 && anyFull(ctx.upstream)) {
         if (ctx.queue.length >= ctx.queueLimit) {
@@ -181,7 +185,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.tries++;
     backend.inFlight++;
     const req = this.req;
-    backend.pool.dispatch(
+    (via ?? backend.pool).dispatch(
       {
         path: req.url ?? '/',
         method: req.method ?? 'GET',
@@ -300,6 +304,26 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.finish(this.res.statusCode);
       return;
     }
+    if (backend !== undefined && !this.reconnected && isLostConnection(err)) {
+      // broke before any response: most likely a keep-alive connection the backend closed while
+      // idle (the reuse race), so not held against it (nginx does not count errors on cached
+      // connections); an idempotent request without a body gets one extra try on a new
+      // connection (RFC 9112 §9.3.1), anything else fails 502 and is never sent twice
+      this.reconnected = true;
+      if (this.hasBody || !IDEMPOTENT.has(this.req.method ?? '')) {
+        this.localFailure = true;
+        this.fail('PRESCALE_ERR_UPSTREAM_CONNECT', 'the backend connection closed before a response');
+        return;
+      }
+      backend.release();
+      this.abortUpstream = null;
+      this.tries--;
+      const next = backend.eligible ? backend : this.ctx.upstream.pickExcept(backend, this.key);
+      const fresh = next === undefined ? undefined : this.ctx.upstream.freshConnection(next);
+      this.send(next, fresh);
+      void fresh?.close().catch(() => undefined); // closes once this request is done
+      return;
+    }
     const code = upstreamErrorCode(err);
     if (backend !== undefined) this.ctx.outlier?.record(backend, code === 'PRESCALE_ERR_UPSTREAM_TIMEOUT' ? 'timeout' : 'connect', timeOrigin + performance.now());
     this.localFailure = true;
@@ -372,9 +396,11 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   private readonly onClientClose = (): void => {
     if (this.done) return;
-    // the client went away before the response ended: stop the upstream work too
-    this.abortUpstream?.(new Error('client closed the connection'));
+    // the client went away before the response ended: stop the upstream work too (finish
+    // first: undici reports the abort through onError at once, which must find the exchange done)
+    const abort = this.abortUpstream;
     this.finish(499);
+    abort?.(new Error('client closed the connection'));
   };
 
   private fail(code: Parameters<typeof sendError>[1], message: string): void {

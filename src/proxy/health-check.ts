@@ -29,6 +29,8 @@ export interface HealthCheckOptions {
   expectStatus?: [number, number];
   /** Replaces the HTTP probe (then `path` and `expectStatus` are unused), e.g. a TCP connect check. */
   probe?: (url: string, signal: AbortSignal) => Promise<boolean>;
+  /** Called with every probe's result (the `prescale_health_checks_total` counter). */
+  onResult?: (id: string, ok: boolean) => void;
 }
 
 interface Target {
@@ -94,7 +96,7 @@ export class HealthChecker {
       throw new PrescaleError('PRESCALE_ERR_CONFIG', `health check intervalMs and timeoutMs must be > 0, got ${options.intervalMs}, ${options.timeoutMs}`);
     }
     const expectStatus = options.expectStatus ?? DEFAULT_EXPECT_STATUS;
-    this.#options = { ...options, expectStatus, probe: options.probe ?? ((url, signal) => probeOnce(url, options.path, options.timeoutMs, expectStatus, signal)) };
+    this.#options = { ...options, onResult: options.onResult ?? (() => {}), expectStatus, probe: options.probe ?? ((url, signal) => probeOnce(url, options.path, options.timeoutMs, expectStatus, signal)) };
     this.#onChange = onChange;
   }
 
@@ -158,6 +160,7 @@ export class HealthChecker {
     const { intervalMs } = this.#options;
     const ok = await this.#options.probe(target.url, target.abort.signal);
     if (target.removed) return;
+    this.#options.onResult(target.id, ok);
     this.#record(target, ok);
     if (target.removed) return; // onChange may have removed it
     target.timer = setTimeout(() => void this.#probe(target), intervalMs);

@@ -50,7 +50,11 @@ export class Pool {
     this.outlier = new OutlierDetector(config.passiveHealth, group, () => upstream.backends);
     const check = config.healthCheck;
     const probe = check.kind === 'tcp' ? { probe: (url: string, signal: AbortSignal) => probeTcp(url, check.timeoutMs, signal) } : {};
-    this.health = new HealthChecker({ ...check, ...probe }, (id, healthy) => {
+    const onResult = (id: string, ok: boolean): void => {
+      const b = upstream.get(id);
+      if (b) b.healthChecks[ok ? 1 : 0] = (b.healthChecks[ok ? 1 : 0] ?? 0) + 1;
+    };
+    this.health = new HealthChecker({ ...check, ...probe, onResult }, (id, healthy) => {
       upstream.get(id)?.setHealthy(healthy);
       this.outlier.updatePanic();
       if (healthy) this.onHealthy?.(id);

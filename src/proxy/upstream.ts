@@ -1,3 +1,4 @@
+import { Client } from 'undici';
 import type { Backend, BackendOptions, BackendState } from './backend.js';
 import { Backend as BackendClass } from './backend.js';
 import type { Balancer } from './balancers/index.js';
@@ -51,6 +52,17 @@ export class Upstream {
     } finally {
       if (this.byId.get(exclude.id) === exclude) exclude.state = saved;
     }
+  }
+
+  /**
+   * A one-off HTTP connection to `backend`, outside its keep-alive pool, with the pool's
+   * timeouts: for the one retry after a pooled connection broke before any response (one the
+   * backend had closed while idle), which must not land on another stale pooled connection.
+   * The caller closes it (`close()` waits for the request in flight).
+   */
+  freshConnection(backend: Backend): Client {
+    const d = this.defaults;
+    return new Client(backend.url, { connect: { timeout: d.connectTimeoutMs }, headersTimeout: d.firstByteTimeoutMs, bodyTimeout: d.idleTimeoutMs, pipelining: 1 });
   }
 
   get(id: string): Backend | undefined {

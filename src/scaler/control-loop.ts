@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { decide, type Decision, type Recommendation, type ScalingPolicy } from './decide.js';
 import { scheduledFloor, type ScheduleWindow } from './schedule.js';
+import { CapacityTracker, type CapacityEstimate, type CapacityTrackerOptions } from './capacity-estimate.js';
+import { pickVictims } from './victims.js';
 import type { Bucket } from '../series/traffic-series.js';
 import type { CapacityProvider, Fleet } from './provider.js';
 
@@ -40,6 +42,18 @@ export interface BalancerControl {
   readyCount(): number;
   /** Stop new requests to `id`, wait for in-flight ones (or the timeout), then forget it. */
   drainAndRemove(id: string, drainTimeoutMs: number): Promise<{ drained: boolean }>;
+  /** Requests in flight to `id` now (0 when unknown); scale-in removes the least loaded first. */
+  inFlight?(id: string): number;
+}
+
+/** What the loop needs from leader election (src/scaler/leader/): with several replicas only the leader changes the fleet. */
+export interface Leadership {
+  /** True while this replica holds an unexpired lease; checked right before every provider call that changes the fleet. */
+  isLeader(): boolean;
+  /** Follower: instance ids the leader is draining before their removal (its latest published decision). */
+  leaderVictims(): readonly string[];
+  /** Leader: how long a follower may take to see a published victim, ms; a removal waits at least this long. */
+  readonly followerLagMs: number;
 }
 
 export interface ControlLoopOptions {
@@ -60,8 +74,12 @@ export interface ControlLoopOptions {
   balancer: BalancerControl;
   /** null: decisions are computed and published, nothing is changed (static backends). */
   provider: CapacityProvider | null;
+  /** Several replicas: act only while leader, otherwise follow (see follow()). Omitted: always act. */
+  leadership?: Leadership;
   /** Called with buckets as they close (the durable traffic log). */
   onBuckets?: (buckets: Bucket[]) => void;
+  /** Estimate capacity per backend from throughput vs latency (capacity-estimate.ts); omitted: policy.capacityPerBackendRps. */
+  capacityEstimate?: Omit<CapacityTrackerOptions, 'configuredRps'>;
   logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
 }
 
@@ -85,6 +103,8 @@ export interface TickReport {
   ready: number;
   /** Instances the provider has (provisioning + running), the ones that cost money. */
   instances: number;
+  /** Capacity per backend the decision used, rps at 100%, and where it came from. */
+  capacity: { rps: number; basis: CapacityEstimate['basis'] | 'configured' };
 }
 
 /**
@@ -93,7 +113,7 @@ export interface TickReport {
  * scale-out asks the provider for the new size (idempotent set-desired), discovered instances
  * are admitted through health checks; scale-in drains victims through the balancer first and
  * only then asks the provider to remove them, so no in-flight request is dropped.
- * Emits 'tick' with a TickReport.
+ * Emits 'tick' with a TickReport, and 'forecast' with a ForecastEvent when the forecaster answered.
  */
 export class ControlLoop extends EventEmitter {
   private desired = 0;
@@ -105,9 +125,14 @@ export class ControlLoop extends EventEmitter {
   private lastFleet: Fleet = { instances: [] };
   private readonly leadSamplesMs: number[] = [];
   private readonly measured = new Set<string>();
+  /** Follower: ids drained because the leader is removing them. */
+  private readonly followed = new Set<string>();
+
+  private readonly capacity: CapacityTracker | undefined;
 
   constructor(private readonly options: ControlLoopOptions) {
     super();
+    if (options.capacityEstimate) this.capacity = new CapacityTracker({ ...options.capacityEstimate, configuredRps: options.policy.capacityPerBackendRps });
   }
 
   /**
@@ -120,7 +145,7 @@ export class ControlLoop extends EventEmitter {
       this.lastFleet = await provider.describe();
       this.desired = this.lastFleet.instances.length;
       const want = Math.max(policy.minBackends, Math.min(policy.maxBackends, initialDesired ?? this.desired));
-      if (want !== this.desired) {
+      if (want !== this.desired && this.acting()) {
         this.desired = want;
         await provider.setDesired(want);
       }
@@ -157,6 +182,11 @@ export class ControlLoop extends EventEmitter {
 
   get desiredBackends(): number {
     return this.desired;
+  }
+
+  /** Instances being drained for removal now (the leader publishes them to the followers). */
+  get drainingIds(): readonly string[] {
+    return [...this.draining];
   }
 
   /** The lead time in force: configured, or learned from measured scale-outs (p90). */
@@ -205,6 +235,7 @@ export class ControlLoop extends EventEmitter {
     const steps = Math.ceil((leadTimeMs + series.intervalMs) / series.intervalMs);
     const closed = series.closeUntil(nowMs);
     if (closed.length > 0) this.options.onBuckets?.(closed);
+    const capacity = this.capacity ? this.capacity.observe(closed, this.options.balancer.readyCount()) : { rps: policy.capacityPerBackendRps, basis: 'configured' as const };
     if (series.refresh) await series.refresh(nowMs);
     const intervalSeconds = series.intervalMs / 1000;
     const history = series.values();
@@ -214,7 +245,9 @@ export class ControlLoop extends EventEmitter {
     let forecast: TickReport['forecast'] = null;
     if (policy.mode === 'predictive' && history.length > 0) {
       try {
-        const f = await forecaster.forecast(history);
+        // history ends where closeUntil(nowMs) closed it: the first forecast interval starts there
+        const f = await forecaster.forecast(history, Math.floor(nowMs / series.intervalMs));
+        this.emit('forecast', { nowMs, intervalMs: series.intervalMs, steps, point: f.point, upper: f.upper } satisfies ForecastEvent);
         forecast = {
           model: f.model,
           pointRps: Math.max(0, ...f.point.slice(0, steps)) / intervalSeconds,
@@ -228,7 +261,7 @@ export class ControlLoop extends EventEmitter {
     }
     const decision = decide({
       nowMs,
-      policy,
+      policy: capacity.rps === policy.capacityPerBackendRps ? policy : { ...policy, capacityPerBackendRps: capacity.rps },
       observedRps,
       forecastUpperRps: forecast?.upperRps ?? null,
       leadTimeMs,
@@ -237,7 +270,7 @@ export class ControlLoop extends EventEmitter {
       scheduled: this.options.schedule ? scheduledFloor(this.options.schedule, nowMs) : null,
     });
     this.remember(decision, nowMs);
-    if (this.options.provider) await this.reconcile(decision.desired);
+    if (this.options.provider) await (this.acting() ? this.reconcile(decision.desired) : this.follow());
 
     const report: TickReport = {
       nowMs,
@@ -246,6 +279,7 @@ export class ControlLoop extends EventEmitter {
       decision,
       ready: this.options.balancer.readyCount(),
       instances: this.lastFleet.instances.length,
+      capacity: { rps: capacity.rps, basis: capacity.basis },
     };
     this.emit('tick', report);
     return report;
@@ -272,7 +306,9 @@ export class ControlLoop extends EventEmitter {
 
   private async reconcileNow(desired: number): Promise<void> {
     const provider = this.options.provider as CapacityProvider;
-    await this.discover();
+    this.followed.clear(); // leading now: what the old leader was draining is ours to decide
+    await this.discover(); // the actual fleet, read before acting (after a takeover too)
+    if (!this.acting()) return;
     const active = this.lastFleet.instances.filter((i) => !this.draining.has(i.id));
     if (desired > active.length) {
       this.desired = desired;
@@ -280,11 +316,10 @@ export class ControlLoop extends EventEmitter {
       this.options.logger?.info({ desired }, 'scale-out requested');
     } else if (desired < active.length) {
       this.desired = desired;
-      // victims: instances still booting first (no traffic to lose), then the newest ready ones
-      const booting = active.filter((i) => i.state === 'provisioning');
-      const running = active.filter((i) => i.state === 'running').reverse();
+      // victims: the provider's own choice, else booting ones, then the least loaded (victims.ts)
       const count = active.length - desired;
-      const victims = provider.pickVictims?.(active, count) ?? [...booting, ...running].slice(0, count);
+      const load = (id: string) => this.options.balancer.inFlight?.(id) ?? 0;
+      const victims = provider.pickVictims?.(active, count) ?? pickVictims(active, count, load);
       for (const v of victims) this.removeAfterDrain(v.id, v.state === 'running');
     } else {
       this.desired = desired;
@@ -294,11 +329,15 @@ export class ControlLoop extends EventEmitter {
   private removeAfterDrain(id: string, hasTraffic: boolean): void {
     const { balancer, provider, drainTimeoutMs, logger } = this.options;
     this.draining.add(id);
-    const drained = hasTraffic ? balancer.drainAndRemove(id, drainTimeoutMs) : Promise.resolve({ drained: true });
+    const draining = hasTraffic ? balancer.drainAndRemove(id, drainTimeoutMs) : Promise.resolve({ drained: true });
+    // followers learn the victim from the published decision and drain it too before it goes
+    const lagMs = this.options.leadership?.followerLagMs ?? 0;
+    const drained = lagMs > 0 ? Promise.all([draining, new Promise((r) => setTimeout(r, lagMs))]).then(([d]) => d) : draining;
     void drained.then((result) => {
       if (!result.drained) logger?.warn({ backend: id }, 'drain timed out with requests in flight');
       return this.serial(async () => {
         try {
+          if (!this.acting()) return logger?.warn({ backend: id }, 'scale-in: not the leader any more; the removal is left to the new leader');
           await provider?.setDesired(this.desired + this.draining.size - 1, { remove: [id] });
           this.lastFleet = (await provider?.describe()) ?? this.lastFleet;
           logger?.info({ backend: id, drained: result.drained }, 'scale-in: backend drained and removed');
@@ -309,6 +348,36 @@ export class ControlLoop extends EventEmitter {
     });
   }
 
+  private acting(): boolean {
+    return this.options.leadership?.isLeader() ?? true;
+  }
+
+  /**
+   * Follower step (another replica leads): read the fleet (describe only), admit new running
+   * instances after health checks, drain the ones the leader is removing (its published victims)
+   * and the ones gone. Never changes the fleet. Runs each tick while not leading; call it also
+   * when the leader publishes new victims.
+   */
+  follow(): Promise<void> {
+    return this.serial(async () => {
+      const { balancer, drainTimeoutMs, leadership } = this.options;
+      if (!this.options.provider || this.acting()) return;
+      const victims = new Set(leadership?.leaderVictims() ?? []);
+      const known = new Set(balancer.ids());
+      for (const id of victims) {
+        if (!known.has(id) || this.followed.has(id)) continue;
+        this.followed.add(id);
+        void balancer.drainAndRemove(id, drainTimeoutMs);
+      }
+      await this.discover();
+      // forget drains that finished and are no longer victims: re-admitted if still in the fleet (a reprieve)
+      const present = new Set(this.lastFleet.instances.map((i) => i.id));
+      const stillKnown = new Set(balancer.ids());
+      for (const id of this.followed) if (!stillKnown.has(id) && !(victims.has(id) && present.has(id))) this.followed.delete(id);
+      this.desired = this.lastFleet.instances.length;
+    }, 'following the leader failed; will retry next interval');
+  }
+
   /** Admit every running instance the balancer does not know yet. */
   private async discover(): Promise<void> {
     const provider = this.options.provider;
@@ -316,13 +385,13 @@ export class ControlLoop extends EventEmitter {
     this.lastFleet = await provider.describe();
     const known = new Set(this.options.balancer.ids());
     for (const inst of this.lastFleet.instances) {
-      if (inst.state === 'running' && inst.url !== null && !known.has(inst.id) && !this.draining.has(inst.id)) {
+      if (inst.state === 'running' && inst.url !== null && !known.has(inst.id) && !this.draining.has(inst.id) && !this.followed.has(inst.id)) {
         this.options.balancer.admit(inst.id, inst.url);
       }
     }
     const present = new Set(this.lastFleet.instances.map((i) => i.id));
     for (const id of known) {
-      if (!present.has(id) && !this.draining.has(id)) void this.options.balancer.drainAndRemove(id, 0);
+      if (!present.has(id) && !this.draining.has(id) && !this.followed.has(id)) void this.options.balancer.drainAndRemove(id, 0);
     }
   }
 }

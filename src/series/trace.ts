@@ -126,7 +126,7 @@ function parseTimestamp(s: string): number | undefined {
     if (s[16] !== ':' || n < 20) return undefined;
     second = digits(s, 17, 2);
     if (n > 20) {
-      const fraction = n - 22; // 1..3 digits after '.'
+      const fraction = n - 21; // 1..3 digits between '.' (index 19) and 'Z'
       if (s[19] !== '.' || fraction < 1 || fraction > 3) return undefined;
       ms = digits(s, 20, fraction) * 10 ** (3 - fraction);
     }

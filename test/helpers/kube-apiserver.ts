@@ -16,6 +16,10 @@
  * - A removed pod is terminating (deletionTimestamp set) for one more pod list, then gone.
  * - `failNext` queues an error answer (Status object, optional Retry-After); `hangNext` never answers.
  * - Every request is recorded with its content-type, authorization and parsed body.
+ * - coordination.k8s.io/v1 Leases (leader election): GET, POST (409 AlreadyExists when present)
+ *   and PUT with optimistic concurrency like the real server: a PUT whose metadata.resourceVersion
+ *   is not the current one gets 409 Conflict, one without it 422 Invalid (Leases allow no
+ *   unconditional update). Every write bumps the resourceVersion.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -68,11 +72,22 @@ const RESOURCE = { Deployment: 'deployments', StatefulSet: 'statefulsets' } as c
 const SCALE_PATH = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets)\/([^/]+)\/scale$/;
 const PODS_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/;
 const POD_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/;
+const LEASES_PATH = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/;
+
+/** A stored Lease as the API server returns it. */
+export interface FakeLease {
+  apiVersion: 'coordination.k8s.io/v1';
+  kind: 'Lease';
+  metadata: { name: string; namespace: string; uid: string; resourceVersion: string; creationTimestamp: string; annotations?: Record<string, string> };
+  spec: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
+}
 
 export async function startKubeApiServer(options: { readyAfterLists?: number; token?: string } = {}) {
   const readyAfterLists = options.readyAfterLists ?? 2;
   const workloads = new Map<string, FakeWorkload>();
   const pods = new Map<string, FakePod>();
+  const leases = new Map<string, FakeLease>();
+  let leaseVersion = 100;
   const requests: RecordedRequest[] = [];
   const failures: Failure[] = [];
   let hangs = 0;
@@ -174,6 +189,8 @@ export async function startKubeApiServer(options: { readyAfterLists?: number; to
       advance();
       return send(res, 200, { apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion: String(sequence) }, items });
     }
+    m = LEASES_PATH.exec(url.pathname);
+    if (m) return leaseRoute(req.method ?? '', m[1] as string, m[2], body, res);
     m = POD_PATH.exec(url.pathname);
     if (m && req.method === 'PATCH') {
       const pod = pods.get(key(m[1] as string, m[2] as string));
@@ -187,6 +204,47 @@ export async function startKubeApiServer(options: { readyAfterLists?: number; to
       return send(res, 200, podObject(pod));
     }
     return send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
+  }
+
+  function leaseRoute(method: string, ns: string, name: string | undefined, body: unknown, res: ServerResponse): void {
+    const sent = body as { metadata?: { name?: string; resourceVersion?: string; annotations?: Record<string, string> }; spec?: FakeLease['spec'] } | undefined;
+    const store = (leaseName: string, previous: FakeLease | undefined): FakeLease => {
+      leaseVersion += 1;
+      const lease: FakeLease = {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: {
+          name: leaseName,
+          namespace: ns,
+          uid: previous?.metadata.uid ?? `lease-uid-${leaseVersion}`,
+          resourceVersion: String(leaseVersion),
+          creationTimestamp: previous?.metadata.creationTimestamp ?? tick(),
+          ...(sent?.metadata?.annotations ? { annotations: sent.metadata.annotations } : {}),
+        },
+        spec: sent?.spec ?? {},
+      };
+      leases.set(key(ns, leaseName), lease);
+      return lease;
+    };
+    const gone = (n: string) => send(res, 404, { ...status(404, 'NotFound', `leases.coordination.k8s.io "${n}" not found`), details: { name: n, group: 'coordination.k8s.io', kind: 'leases' } });
+    if (method === 'POST' && name === undefined) {
+      const n = sent?.metadata?.name ?? '';
+      if (leases.has(key(ns, n))) return send(res, 409, { ...status(409, 'AlreadyExists', `leases.coordination.k8s.io "${n}" already exists`), details: { name: n, group: 'coordination.k8s.io', kind: 'leases' } });
+      return send(res, 201, store(n, undefined));
+    }
+    if (name === undefined) return send(res, 405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
+    const current = leases.get(key(ns, name));
+    if (method === 'GET') return current ? send(res, 200, current) : gone(name);
+    if (method === 'PUT') {
+      if (!current) return gone(name);
+      const version = sent?.metadata?.resourceVersion;
+      if (!version) return send(res, 422, status(422, 'Invalid', `Lease.coordination.k8s.io "${name}" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update`));
+      if (version !== current.metadata.resourceVersion) {
+        return send(res, 409, status(409, 'Conflict', `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`));
+      }
+      return send(res, 200, store(name, current));
+    }
+    return send(res, 405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
   }
 
   const server = createServer((req, res) => {
@@ -247,6 +305,7 @@ export async function startKubeApiServer(options: { readyAfterLists?: number; to
     addPod,
     pods: (namespace: string): FakePod[] => [...pods.values()].filter((p) => p.namespace === namespace),
     pod: (namespace: string, name: string): FakePod | undefined => pods.get(key(namespace, name)),
+    lease: (namespace: string, name: string): FakeLease | undefined => leases.get(key(namespace, name)),
     /** Mark a pod terminating as if deleted by someone else (shown once more, then gone). */
     terminate(namespace: string, name: string): void {
       const pod = pods.get(key(namespace, name));

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { createBalancer, type AlgorithmName } from '../../src/proxy/balancers/index.js';
 import { createHashKey, type HashKeySpec } from '../../src/proxy/hash-key.js';
 import { createProxyHandler, type ProxyObserver } from '../../src/proxy/forward.js';
-import { closeServer, listenProxy } from '../../src/proxy/server.js';
+import { OutlierDetector, type PassiveHealthOptions } from '../../src/proxy/outlier-detection.js';
+import { closeServer, listenProxy, type ListenOptions } from '../../src/proxy/server.js';
 import { Upstream } from '../../src/proxy/upstream.js';
 import { createTrustedProxies } from '../../src/proxy/trusted-proxies.js';
 
@@ -24,8 +25,10 @@ export async function startServer(handler: (req: IncomingMessage, res: ServerRes
 }
 
 /** prescale's proxy on 127.0.0.1:0 in front of `urls` (all ready and healthy). */
-export async function startProxy(urls: string[], options: { firstByteTimeoutMs?: number; connectTimeoutMs?: number; retries?: number; observer?: ProxyObserver; algorithm?: AlgorithmName; hashKey?: HashKeySpec; maxConns?: number; queue?: { limit: number; timeoutMs: number }; retryOn?: number[]; totalTimeoutMs?: number; trustedProxies?: string[] } = {}) {
+export async function startProxy(urls: string[], options: { firstByteTimeoutMs?: number; connectTimeoutMs?: number; retries?: number; observer?: ProxyObserver; algorithm?: AlgorithmName; hashKey?: HashKeySpec; maxConns?: number; queue?: { limit: number; timeoutMs: number }; retryOn?: number[]; totalTimeoutMs?: number; trustedProxies?: string[]; listen?: Omit<ListenOptions, 'host' | 'port'>; passiveHealth?: PassiveHealthOptions } = {}) {
+  const group = { panic: false };
   const upstream = new Upstream(createBalancer(options.algorithm ?? 'round-robin'), {
+    group,
     connectTimeoutMs: options.connectTimeoutMs ?? 1000,
     firstByteTimeoutMs: options.firstByteTimeoutMs ?? 5000,
     idleTimeoutMs: 5000,
@@ -33,8 +36,10 @@ export async function startProxy(urls: string[], options: { firstByteTimeoutMs?:
     maxConns: options.maxConns,
   });
   urls.forEach((url, i) => upstream.add(`b${i + 1}`, url, 1, 'ready', true));
+  const outlier = options.passiveHealth ? new OutlierDetector(options.passiveHealth, group, () => upstream.backends) : undefined;
   const handler = createProxyHandler({
     upstream,
+    ...(outlier ? { outlier } : {}),
     retries: options.retries ?? 1,
     ...(options.observer ? { observer: options.observer } : {}),
     ...(options.hashKey ? { hashKey: createHashKey(options.hashKey) } : {}),
@@ -43,8 +48,9 @@ export async function startProxy(urls: string[], options: { firstByteTimeoutMs?:
     ...(options.totalTimeoutMs ? { totalTimeoutMs: options.totalTimeoutMs } : {}),
     ...(options.trustedProxies ? { trustedProxy: createTrustedProxies(options.trustedProxies) } : {}),
   });
-  const { server, port } = await listenProxy(handler, { host: '127.0.0.1', port: 0 });
+  const { server, port } = await listenProxy(handler, { ...options.listen, host: '127.0.0.1', port: 0 });
   return {
+    server,
     upstream,
     handler,
     url: `http://127.0.0.1:${port}`,

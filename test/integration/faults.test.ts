@@ -6,6 +6,7 @@ import { OutlierDetector } from '../../src/proxy/outlier-detection.js';
 import { closeServer, listenProxy } from '../../src/proxy/server.js';
 import { Upstream } from '../../src/proxy/upstream.js';
 import { LocalProcessProvider } from '../../src/scaler/providers/local-process.js';
+import { recordScenario } from '../helpers/reliability.js';
 
 /**
  * Faults on real child processes (the bundled sample backend) behind the real proxy:
@@ -74,6 +75,7 @@ describe('faults under load', () => {
       process.kill(provider.pidOf(victim.id)!, 'SIGKILL');
     });
     expect(sent).toBeGreaterThan(200);
+    recordScenario({ id: 'backend-sigkill-under-load', group: 'faults', scenario: 'SIGKILL one of 3 sample backends (child processes) while GETs flow', load: '16 closed-loop clients, GET /work, 2.4 s', faults: 'SIGKILL one backend at 0.8 s', sent, failed: sent - (statuses.get(200) ?? 0) - (statuses.get(0) ?? 0), lost: statuses.get(0) ?? 0, expectation: '0 failed while healthy backends remain; the dead one ejected' });
     expect(statuses).toEqual(new Map([[200, sent]]));
     expect(victim.eligible).toBe(false); // ejected by passive health
   });
@@ -85,6 +87,7 @@ describe('faults under load', () => {
       expect(victim.inFlight).toBeGreaterThan(0);
       drained = (await upstream.drainAndRemove(victim.id, 5000)).drained;
     });
+    recordScenario({ id: 'backend-drain-under-load', group: 'faults', scenario: 'drain and remove a backend with requests in flight', load: '16 closed-loop clients, GET /work, 2.4 s', faults: 'drainAndRemove of a busy backend (timeout 5 s)', sent, failed: sent - (statuses.get(200) ?? 0) - (statuses.get(0) ?? 0), lost: statuses.get(0) ?? 0, expectation: 'every in-flight request finishes; 0 failed' });
     expect(drained).toBe(true);
     expect(sent).toBeGreaterThan(200);
     expect(statuses).toEqual(new Map([[200, sent]]));

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { startApp } from '../../src/app.js';
 import { validateConfig } from '../../src/config/load.js';
 import { freshLogDir } from '../helpers/app.js';
+import { recordScenario } from '../helpers/reliability.js';
 
 describe('scale-in through the control loop under load', () => {
   it('drains and stops two of three real backends while GETs flow, losing none', { timeout: 40_000 }, async () => {
@@ -37,6 +38,7 @@ describe('scale-in through the control loop under load', () => {
         }
       };
       await Promise.all(Array.from({ length: 8 }, worker));
+      recordScenario({ id: 'scale-in-under-load', group: 'faults', scenario: 'the control loop scales 3 real backends in to 1 (drain, then stop) while GETs flow', load: '8 closed-loop clients, GET /x, 4 s', faults: 'scale-in of 2 of 3 child-process backends', sent, failed: sent - (statuses.get(200) ?? 0) - (statuses.get(0) ?? 0), lost: statuses.get(0) ?? 0, expectation: '0 failed, 0 lost; fleet ends at min 1' });
       // the loop scaled in to the minimum while the load ran
       expect(app.loop.desiredBackends).toBe(1);
       expect(await app.instanceCount()).toBe(1);

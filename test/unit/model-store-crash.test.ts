@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPointer } from '../../src/forecast/store/pointers.js';
+import { recordScenario } from '../helpers/reliability.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const SIZE = 4 << 20; // 4 MiB per write, so a kill lands mid-write often
@@ -58,5 +59,6 @@ describe('atomic writes under a real crash (SIGKILL mid-write)', () => {
     // whatever the kill left behind is a hidden temp file, never a pointer or a model id
     const left = (await readdir(models)).filter((name) => !['a', 'b', 'big', 'current', 'previous'].includes(name));
     for (const name of left) expect(name).toMatch(/^\.(big|current|previous)\.tmp-\d+-[0-9a-f]{8}$/);
+    recordScenario({ id: `model-write-sigkill-${afterMs}ms`, group: 'state and shutdown', scenario: `SIGKILL a process writing a 4 MiB model file and the current/previous pointers, ${afterMs} ms in`, load: 'writes in a loop (write temp, fsync, rename)', faults: `SIGKILL after ${afterMs} ms`, sent: 3, failed: 0, lost: 0, expectation: 'file and both pointers whole, old or new; leftovers only hidden temp files' });
   });
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { PrescaleError } from '../../src/errors.js';
 import { TrafficLog, readTrafficLog } from '../../src/series/traffic-log.js';
 import { TrafficSeries, type Bucket } from '../../src/series/traffic-series.js';
+import { recordScenario } from '../helpers/reliability.js';
 
 const MIN = 60_000;
 const MIDNIGHT = Date.UTC(2025, 2, 10); // 2025-03-10T00:00:00Z
@@ -134,6 +135,7 @@ describe('readTrafficLog', () => {
     const after = await readTrafficLog(dir);
     expect(after.buckets.map((b) => b.requests)).toEqual([1, 2, 4]);
     expect(after.warnings).toEqual([torn.warnings[0]]);
+    recordScenario({ id: 'traffic-log-torn-line', group: 'state and shutdown', scenario: 'a crash mid-append leaves a torn last line in the traffic log; read back, then appended to', load: '2 closed buckets, 1 torn, 1 appended after restart', faults: 'last line cut at 40 bytes (write interrupted)', sent: 4, failed: 1, lost: 0, expectation: 'closed buckets all read back; only the torn (open) one skipped, with a FILE:LINE warning' });
   });
 
   it('skips lines that are JSON but not buckets, naming file and line', async () => {

@@ -2,7 +2,7 @@ import type { ProgressCallback } from '../../runtime/progress-bar.js';
 import { PrescaleError } from '../../errors.js';
 import type { Bucket } from '../../series/traffic-series.js';
 import { appendNewBuckets, countBucket, type ImportSummary } from './log-import.js';
-import { queryRange, type RangeSeries } from './prometheus-range.js';
+import { queryRange, type RangeSeries } from '../../metrics/prometheus-range.js';
 
 /** Prometheus refuses range queries of more than 11 000 points per series; stay below. */
 const MAX_STEPS_PER_QUERY = 10_000;

@@ -13,7 +13,7 @@ import { isNotFound, messageOf, modelStoreError } from './store-error.js';
 /**
  * The id a pointer names, or undefined when the pointer file does not exist.
  * @throws PrescaleError PRESCALE_ERR_CONFIG (problem `corrupt`) when the file does not hold a
- *   valid model id; the node:fs error when it cannot be read
+ *   valid model id or cannot be read (a directory, or the models directory is a file)
  */
 export async function readPointer(modelsDir: string, name: PointerName): Promise<string | undefined> {
   const path = join(modelsDir, name);
@@ -22,7 +22,8 @@ export async function readPointer(modelsDir: string, name: PointerName): Promise
     text = await readFile(path, 'utf8');
   } catch (err) {
     if (isNotFound(err)) return undefined;
-    throw err;
+    // e.g. the models directory is a file (ENOTDIR) or the pointer a directory (EISDIR)
+    throw modelStoreError('corrupt', path, `cannot read model pointer ${path}: ${messageOf(err)}; fix or delete it, or check the models directory`, err);
   }
   const id = text.trim();
   if (!isModelId(id)) {

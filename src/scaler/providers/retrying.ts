@@ -2,6 +2,7 @@
  * Wrappers around any CapacityProvider: `withRetries` (retry transient provider failures with
  * capped exponential backoff and full jitter) and `withBounds` (never ask for a fleet outside
  * [min, max]). Both return a CapacityProvider, so they compose: withBounds(withRetries(p, ...), 1, 10).
+ * `withCallTiming` reports each call's duration and failure (the provider metrics).
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { PrescaleError } from '../../errors.js';
@@ -126,4 +127,37 @@ export function withBounds(provider: CapacityProvider, min: number, max: number,
 /** Keep the wrapped provider's own victim choice (e.g. StatefulSet ordinals) through a wrapper. */
 function victimsOf(provider: CapacityProvider): Pick<CapacityProvider, 'pickVictims'> {
   return provider.pickVictims ? { pickVictims: provider.pickVictims.bind(provider) } : {};
+}
+
+/** A provider call as `withCallTiming` reports it. */
+export type ProviderCallObserver = (operation: 'describe' | 'set_desired', seconds: number, failed: boolean) => void;
+
+/**
+ * Time every `describe` and `setDesired` call of `provider` (the retries and waits of any inner
+ * wrapper included) and report it to `observe` with whether it threw; the call's result or error
+ * passes through unchanged. A throwing observer is ignored. `close` and `pickVictims` pass through.
+ */
+export function withCallTiming(provider: CapacityProvider, observe: ProviderCallObserver): CapacityProvider {
+  async function timed<T>(operation: 'describe' | 'set_desired', call: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    let failed = true;
+    try {
+      const result = await call();
+      failed = false;
+      return result;
+    } finally {
+      try {
+        observe(operation, (performance.now() - start) / 1000, failed);
+      } catch {
+        // metrics must never change what the provider call returns
+      }
+    }
+  }
+  return {
+    name: provider.name,
+    ...victimsOf(provider),
+    describe: () => timed('describe', () => provider.describe()),
+    setDesired: (desired, options) => timed('set_desired', () => provider.setDesired(desired, options)),
+    close: () => provider.close(),
+  };
 }

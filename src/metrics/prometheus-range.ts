@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { z } from 'zod';
-import { PrescaleError } from '../../errors.js';
+import { PrescaleError } from '../errors.js';
 
 /** One series of a range query: its labels and [unix seconds, "value"] samples. */
 export interface RangeSeries {
@@ -57,7 +57,7 @@ export async function queryRange(q: RangeQuery): Promise<{ series: RangeSeries[]
     statusCode = response.statusCode;
     text = await response.body.text();
   } catch (err) {
-    fail(`cannot reach the server (${err instanceof Error ? err.message : String(err)}); check --prometheus`, err);
+    fail(`cannot reach the server (${err instanceof Error ? err.message : String(err)}); check the Prometheus URL`, err);
   }
   let body: unknown;
   try {

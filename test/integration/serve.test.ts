@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
+import { waitFor } from '../helpers/wait-for.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { freshLogDir, startConfiguredApp } from '../helpers/app.js';
@@ -62,20 +63,22 @@ describe('serve: static backends, admin API and traffic log', () => {
 
   it('appends closed buckets to the per-day traffic log', async () => {
     for (let i = 0; i < 10; i++) await (await request(`http://127.0.0.1:${app.proxyPort}/log`)).body.dump();
-    await new Promise((r) => setTimeout(r, 700));
-    const files = await readdir(logDir);
-    expect(files.some((f) => /^\d{4}-\d{2}-\d{2}\.ndjson$/.test(f))).toBe(true);
-    const lines = (await Promise.all(files.map((f) => readFile(join(logDir, f), 'utf8')))).join('').trim().split('\n');
-    const total = lines.map((l) => JSON.parse(l) as { requests: number }).reduce((s, b) => s + b.requests, 0);
-    expect(total).toBeGreaterThanOrEqual(10);
+    const logged = async (): Promise<number> => {
+      const files = (await readdir(logDir).catch(() => [] as string[])).filter((f) => /^\d{4}-\d{2}-\d{2}\.ndjson$/.test(f));
+      const lines = (await Promise.all(files.map((f) => readFile(join(logDir, f), 'utf8')))).join('').trim().split('\n').filter((l) => l.length > 0);
+      return lines.map((l) => JSON.parse(l) as { requests: number }).reduce((s, b) => s + b.requests, 0);
+    };
+    await waitFor(async () => (await logged()) >= 10, 10_000);
+    expect(await logged()).toBeGreaterThanOrEqual(10);
   });
 
   it('status JSON shows backends and the latest decision with its reason', async () => {
-    await new Promise((r) => setTimeout(r, 300));
-    const status = (await (await request(`http://127.0.0.1:${app.adminPort}/v1/status`)).body.json()) as {
-      backends: Array<{ id: string; healthy: boolean }>;
-      lastTick: { decision: { reason: string } } | null;
-    };
+    type Status = { backends: Array<{ id: string; healthy: boolean }>; lastTick: { decision: { reason: string } } | null };
+    const read = async () => (await (await request(`http://127.0.0.1:${app.adminPort}/v1/status`)).body.json()) as Status;
+    const status = (await waitFor(async () => {
+      const s = await read();
+      return s.lastTick ? s : undefined;
+    })) ?? (await read());
     expect(status.backends[0]).toMatchObject({ id: 'static-1', healthy: true });
     expect(status.lastTick?.decision.reason).toMatch(/^[a-z-]+$/);
   });
@@ -95,10 +98,10 @@ describe('serve: recent decisions', () => {
       scaler: { capacityPerBackendRps: 100, leadTimeMs: '1s', policy: 'forecast-only' },
     });
     try {
-      await new Promise((r) => setTimeout(r, 450));
-      const body = (await (await request(`http://127.0.0.1:${app.adminPort}/v1/decisions?limit=2`)).body.json()) as {
-        decisions: Array<{ observedRps: number; decision: { desired: number; reason: string; detail: string } }>;
-      };
+      type Body = { decisions: Array<{ observedRps: number; decision: { desired: number; reason: string; detail: string } }> };
+      const read = async () => (await (await request(`http://127.0.0.1:${app.adminPort}/v1/decisions?limit=2`)).body.json()) as Body;
+      await waitFor(async () => (await read()).decisions.length >= 2, 10_000);
+      const body = await read();
       expect(body.decisions.length).toBe(2);
       for (const d of body.decisions) {
         expect(d.decision.reason).toMatch(/^[a-z-]+$/);

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { waitFor } from '../helpers/wait-for.js';
 import { describe, expect, it } from 'vitest';
 import { freshLogDir, startConfiguredApp } from '../helpers/app.js';
 import { startServer } from '../helpers/servers.js';
@@ -25,12 +26,15 @@ describe('a stored model that cannot be used', () => {
     });
     try {
       for (let i = 0; i < 20; i++) await (await request(`http://127.0.0.1:${app.proxyPort}/`)).body.dump();
-      await new Promise((r) => setTimeout(r, 600));
       const metrics = await (await request(`http://127.0.0.1:${app.adminPort}/metrics`)).body.text();
       expect(metrics).toContain('prescale_forecast_stored_model_unusable{problem="corrupt"} 1');
       expect(metrics).toContain('prescale_forecast_stored_model_unusable{problem="missing"} 0');
-      const status = (await (await request(`http://127.0.0.1:${app.adminPort}/v1/status`)).body.json()) as { lastTick: { forecast: { model: string } | null } };
-      expect(status.lastTick.forecast?.model).toMatch(/naive|regression|holt-winters/);
+      // the first forecast comes from the worker thread after its start-up (seconds on a busy machine)
+      const status = await waitFor(async () => {
+        const s = (await (await request(`http://127.0.0.1:${app.adminPort}/v1/status`)).body.json()) as { lastTick: { forecast: { model: string } | null } | null };
+        return s.lastTick?.forecast ? s : undefined;
+      }, 15_000);
+      expect(status?.lastTick?.forecast?.model).toMatch(/naive|regression|holt-winters/);
     } finally {
       await app.stop();
       await backend.close();

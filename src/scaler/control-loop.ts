@@ -3,6 +3,7 @@ import { decide, type Decision, type Recommendation, type ScalingPolicy } from '
 import { scheduledFloor, type ScheduleWindow } from './schedule.js';
 import { CapacityTracker, type CapacityEstimate, type CapacityTrackerOptions } from './capacity-estimate.js';
 import { pickVictims } from './victims.js';
+import { maxOfFirst } from '../forecast/max-of-first.js';
 import type { Bucket } from '../series/traffic-series.js';
 import type { CapacityProvider, Fleet } from './provider.js';
 
@@ -250,8 +251,8 @@ export class ControlLoop extends EventEmitter {
         this.emit('forecast', { nowMs, intervalMs: series.intervalMs, steps, point: f.point, upper: f.upper } satisfies ForecastEvent);
         forecast = {
           model: f.model,
-          pointRps: Math.max(0, ...f.point.slice(0, steps)) / intervalSeconds,
-          upperRps: Math.max(0, ...f.upper.slice(0, steps)) / intervalSeconds,
+          pointRps: maxOfFirst(f.point, steps) / intervalSeconds,
+          upperRps: maxOfFirst(f.upper, steps) / intervalSeconds,
           ...(f.fallback === undefined ? {} : { fallback: f.fallback }),
         };
       } catch (err) {

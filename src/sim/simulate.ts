@@ -1,3 +1,4 @@
+import { maxOfFirst } from '../forecast/max-of-first.js';
 import { backendsFor, decide, type Recommendation, type ScalingPolicy } from '../scaler/decide.js';
 
 /** A forecaster as the simulator needs it: counts per interval for the next intervals. */
@@ -98,7 +99,7 @@ export function simulate(name: SimPolicyName, o: SimOptions): SimResult {
       if (limit !== undefined) next = Math.min(next, desired + Math.max(limit.backends, Math.ceil((desired * limit.percent) / 100)));
     } else {
       const f = (o.forecaster as SimForecaster).forecast(history, t);
-      forecastUpperRps = Math.max(0, ...f.upper.slice(0, leadSteps + 1)) / intervalSeconds;
+      forecastUpperRps = maxOfFirst(f.upper, leadSteps + 1) / intervalSeconds;
       const d = decide({ nowMs, policy: { ...o.policy, mode: 'predictive' }, observedRps: observed, forecastUpperRps, leadTimeMs: o.leadTimeMs, current: desired, recent });
       next = d.desired;
       recent.push({ atMs: nowMs, desired: d.recommendation });

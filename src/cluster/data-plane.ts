@@ -80,7 +80,7 @@ export async function listenDataPlane(config: Readonly<Config>, dataPlane: DataP
     return { port: tcp.port, close: () => tcp.close() };
   }
   // WebSocket and other upgrades go to the default pool (route rules apply to plain requests)
-  const { server, port, reload } = await listenProxy(handler, { host: config.listen.host, port: config.listen.port, upgrade: pool.upgrade, ...(config.listen.tls ? { tls: config.listen.tls } : {}) });
+  const { server, port, reload } = await listenProxy(handler, { ...config.listen, upgrade: pool.upgrade });
   const stopSighup = config.listen.tls ? watchSighup(reload, logger) : () => {};
   return {
     port,

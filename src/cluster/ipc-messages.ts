@@ -18,6 +18,8 @@ export interface MemberEntry {
   /** Weight it was added with: what `{"percent": n}` weights are relative to. */
   initialWeight: number;
   state: BackendState;
+  /** Whether the control plane's own health checks pass for it now (a starting worker waits to agree). */
+  healthy: boolean;
 }
 
 /** prom-client's `registry.getMetricsAsJSON()` answer. */

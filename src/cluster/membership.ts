@@ -4,7 +4,22 @@ import type { MemberEntry } from './ipc-messages.js';
 
 /** The backends of `upstream` as the workers copy them, in list order (newest last). O(n). */
 export function membersOf(upstream: Upstream): MemberEntry[] {
-  return upstream.backends.map((b) => ({ id: b.id, url: b.url, weight: b.weight, initialWeight: upstream.initialWeight(b.id) ?? b.weight, state: b.state }));
+  return upstream.backends.map((b) => ({ id: b.id, url: b.url, weight: b.weight, initialWeight: upstream.initialWeight(b.id) ?? b.weight, state: b.state, healthy: b.healthy }));
+}
+
+/**
+ * Resolve once every backend that `members` lists as healthy passes this pool's own health
+ * checks too, or after `timeoutMs` (then false), so a worker started next to running ones does
+ * not answer 503 while its checks catch up. Polls every 10 ms.
+ */
+export async function waitForHealthyMembers(pool: Pool, members: readonly MemberEntry[], timeoutMs: number): Promise<boolean> {
+  const ids = members.filter((m) => m.healthy).map((m) => m.id);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (ids.every((id) => pool.upstream.get(id)?.healthy !== false)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /**

@@ -178,8 +178,9 @@ export class WorkerCluster {
   private onMessage(slot: WorkerSlot, worker: Worker, m: WorkerMessage): void {
     switch (m.type) {
       case 'prescale:hello': {
-        const { config } = this.options;
-        const start: PrimaryMessage = { type: 'prescale:start', index: slot.index, config: config as Config, members: membersOf(this.options.pool.upstream), flushMs: this.options.flushMs ?? 100 };
+        // the same listen settings as the first workers: node:cluster keys the shared socket by
+        // them, so a restarted worker joins it (with listen.port 0 too, the port picked once)
+        const start: PrimaryMessage = { type: 'prescale:start', index: slot.index, config: this.options.config as Config, members: membersOf(this.options.pool.upstream), flushMs: this.options.flushMs ?? 100 };
         worker.send(start);
         break;
       }
@@ -210,7 +211,8 @@ export class WorkerCluster {
     if (last !== null) this.retiring = this.retiring.then(async () => {
       this.retired = await retireSnapshot(this.retired, last);
     });
-    if (this.closing || !this.started) return;
+    // before start() resolved, a worker that never listened fails the start instead of restarting
+    if (this.closing || !(this.started || slot.everReady)) return;
     this.restarts.inc();
     const delayMs = slot.nextBackoffMs(Date.now());
     this.options.logger.warn({ worker: slot.index, pid: worker.process.pid, code, signal, restartInMs: delayMs }, 'cluster worker exited; forking a new one');

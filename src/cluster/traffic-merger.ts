@@ -30,9 +30,10 @@ export class TrafficMerger {
     return this.totals.get(workerId) ?? 0;
   }
 
-  /** Forget a worker's concurrency peak (it exited); its request total stays. */
+  /** Forget a worker that exited (its merged traffic stays in the series). */
   forget(workerId: number): void {
     this.peaks.delete(workerId);
+    this.totals.delete(workerId);
   }
 
   /** Add one part from worker `workerId` to the series. Ignores parts with a non-finite startMs or counts. */

@@ -35,6 +35,8 @@ export class WorkerSlot {
   worker: Worker | null = null;
   state: WorkerView['state'] = 'stopped';
   restarts = 0;
+  /** True once any worker of this slot has listened. */
+  everReady = false;
   /** Latest requests in flight per backend id this worker reported. */
   inFlight: Record<string, number> = {};
   /** Its latest metrics answer (used when it does not answer in time, and retired when it exits). */
@@ -72,6 +74,7 @@ export class WorkerSlot {
 
   markReady(port: number): void {
     this.state = 'ready';
+    this.everReady = true;
     this.settleReady?.resolve(port);
   }
 

@@ -5,7 +5,7 @@ import type { Pool } from '../proxy/pool.js';
 import { Metrics } from '../metrics/metrics.js';
 import { buildDataPlane, listenDataPlane } from './data-plane.js';
 import { isPrescaleMessage, type PrimaryMessage, type WorkerMessage } from './ipc-messages.js';
-import { applyMembers } from './membership.js';
+import { applyMembers, waitForHealthyMembers } from './membership.js';
 import { TrafficTally } from './traffic-tally.js';
 
 type StartMessage = Extract<PrimaryMessage, { type: 'prescale:start' }>;
@@ -73,7 +73,11 @@ export async function runWorker(): Promise<void> {
   pools.push(...dataPlane.pools);
   const drainTimeoutMs = config.scaler.drainTimeoutMs;
   void applyMembers(dataPlane.pool, start.members, drainTimeoutMs);
-  const listening = listenDataPlane(config, dataPlane, tally, duration, logger);
+  // a worker replacing a crashed one listens once its health checks agree with the control plane's
+  // (at most rise probes), instead of answering 503 meanwhile
+  const check = config.upstream.healthCheck;
+  const settled = waitForHealthyMembers(dataPlane.pool, start.members, check.rise * check.intervalMs + check.timeoutMs + 1_000);
+  const listening = settled.then(() => listenDataPlane(config, dataPlane, tally, duration, logger));
 
   let hadInFlight = false;
   const flush = (): void => {
@@ -129,7 +133,9 @@ export async function runWorker(): Promise<void> {
     listener = await listening;
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
-    const detail = err instanceof PrescaleError ? { code: err.code } : { system: { code: e.code, syscall: e.syscall, address: e.address, port: e.port } };
+    // in a cluster the primary binds the shared socket and reports "bind"; to the user it is a listen error as without workers
+    const syscall = e.syscall === 'bind' ? 'listen' : e.syscall;
+    const detail = err instanceof PrescaleError ? { code: err.code } : { system: { code: e.code, syscall, address: e.address, port: e.port } };
     send({ type: 'prescale:failed', message: e.message, ...detail }, () => process.exit(1));
     return;
   }

@@ -51,6 +51,12 @@ const RETRY_BUDGET_SHARE = 0.2;
 const RETRY_BUDGET_MIN = 3;
 const NOOP_OBSERVER: ProxyObserver = { requestStarted() {}, requestFinished() {} };
 const timeOrigin = performance.timeOrigin;
+/** The exchange a response belongs to: one shared 'close' listener, no closure per request. */
+const EXCHANGE = Symbol('prescale.exchange');
+type TrackedResponse = ServerResponse & { [EXCHANGE]?: Exchange };
+function onResponseClose(this: TrackedResponse): void {
+  this[EXCHANGE]?.onClientClose();
+}
 
 /**
  * Build the forwarding handler: picks a backend from `upstream`, forwards the request through
@@ -157,7 +163,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     const ctx = this.ctx;
     ctx.inFlight++;
     ctx.observer.requestStarted(ctx.inFlight, timeOrigin + this.startPerf);
-    this.res.once('close', this.onClientClose);
+    (this.res as TrackedResponse)[EXCHANGE] = this;
+    this.res.on('close', onResponseClose);
     ctx.outlier?.refresh(timeOrigin + this.startPerf);
     if (ctx.totalTimeoutMs > 0) this.totalTimer = setTimeout(() => this.onTotalTimeout(), ctx.totalTimeoutMs);
     if (ctx.hashKey !== undefined) this.key = ctx.hashKey(this.req);
@@ -394,14 +401,15 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
 
-  private readonly onClientClose = (): void => {
+  /** The response closed (onResponseClose); before its end, the client went away. */
+  onClientClose(): void {
     if (this.done) return;
     // the client went away before the response ended: stop the upstream work too (finish
     // first: undici reports the abort through onError at once, which must find the exchange done)
     const abort = this.abortUpstream;
     this.finish(499);
     abort?.(new Error('client closed the connection'));
-  };
+  }
 
   private fail(code: Parameters<typeof sendError>[1], message: string): void {
     const status = sendError(this.res, code, message);

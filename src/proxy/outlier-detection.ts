@@ -57,6 +57,18 @@ export class OutlierDetector {
     if (changed) this.updatePanic();
   }
 
+  /**
+   * Lift `backend`'s ejection now: it passed an active health check, so it is back (Envoy's
+   * outlier_detection successful_active_health_check_uneject_host, on by default there).
+   * Without it a backend that returns after an outage idles until its ejection runs out.
+   */
+  uneject(backend: Backend): void {
+    if (backend.ejectedUntilMs === 0) return;
+    backend.ejectedUntilMs = 0;
+    this.ejectedCount--;
+    this.updatePanic();
+  }
+
   /** Count one request outcome on `backend`: an HTTP status, or a connection error / timeout. */
   record(backend: Backend, outcome: Outcome, nowMs: number): void {
     const o = this.options;

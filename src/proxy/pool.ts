@@ -55,7 +55,9 @@ export class Pool {
       if (b) b.healthChecks[ok ? 1 : 0] = (b.healthChecks[ok ? 1 : 0] ?? 0) + 1;
     };
     this.health = new HealthChecker({ ...check, ...probe, onResult }, (id, healthy) => {
-      upstream.get(id)?.setHealthy(healthy);
+      const backend = upstream.get(id);
+      backend?.setHealthy(healthy);
+      if (healthy && backend !== undefined) this.outlier.uneject(backend);
       this.outlier.updatePanic();
       if (healthy) this.onHealthy?.(id);
       logger.info({ pool: name, backend: id, healthy }, healthy ? 'backend passed health checks' : 'backend failed health checks');

@@ -134,6 +134,7 @@ export function closeServer(server: Server): Promise<void> {
  * answer waiting for `open` to reach 0 (`deferred`, 0 for none).
  */
 interface Connection {
+  socket: Duplex;
   open: number;
   req: IncomingMessage | undefined;
   res: ServerResponse | undefined;
@@ -142,28 +143,35 @@ interface Connection {
 }
 
 const connections = new WeakMap<Duplex, Connection>();
+/** The connection a response belongs to: one shared 'close' listener, no closure per request. */
+const CONNECTION = Symbol('prescale.connection');
+type TrackedResponse = ServerResponse & { [CONNECTION]?: Connection };
 
 function connectionOf(socket: Duplex): Connection {
   let conn = connections.get(socket);
   if (conn === undefined) {
-    conn = { open: 0, req: undefined, res: undefined, closing: false, deferred: 0 };
+    conn = { socket, open: 0, req: undefined, res: undefined, closing: false, deferred: 0 };
     connections.set(socket, conn);
   }
   return conn;
 }
 
+function onResponseClose(this: TrackedResponse): void {
+  const conn = this[CONNECTION];
+  if (conn === undefined) return;
+  conn.open--;
+  if (conn.open === 0 && conn.deferred !== 0) answerAndClose(conn.socket, conn.deferred);
+}
+
 function serveChecked(handler: ProxyHandler, maxHeaders: number, req: IncomingMessage, res: ServerResponse): void {
-  const socket = req.socket;
-  const conn = connectionOf(socket);
+  const conn = connectionOf(req.socket);
   // parsed behind a refused request: never served; the socket closes after the refusal
   if (conn.closing) return;
   conn.open++;
   conn.req = req;
   conn.res = res;
-  res.once('close', () => {
-    conn.open--;
-    if (conn.open === 0 && conn.deferred !== 0) answerAndClose(socket, conn.deferred);
-  });
+  (res as TrackedResponse)[CONNECTION] = conn;
+  res.once('close', onResponseClose);
   const status = refusal(req, maxHeaders);
   if (status === 0) {
     whenBodyBuffered(req, () => handler(req, res));

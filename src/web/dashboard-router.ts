@@ -13,6 +13,7 @@ const here = (file: string) => fileURLToPath(new URL(`./public/${file}`, import.
 const PAGE = here('dashboard.html');
 const ASSETS: ReadonlyMap<string, string> = new Map([
   ['dashboard.js', here('dashboard.js')],
+  ['charts.js', here('charts.js')],
   ['dashboard.css', here('dashboard.css')],
   ['uPlot.esm.js', require.resolve('uplot/dist/uPlot.esm.js')],
   ['uPlot.min.css', require.resolve('uplot/dist/uPlot.min.css')],
@@ -44,7 +45,7 @@ function notFound(res: express.Response, message: string): void {
  * The dashboard's routes, for the admin app (read-only, GET and HEAD):
  * - GET /  302 to /dashboard
  * - GET /dashboard  the page (src/web/public/dashboard.html), strict CSP
- * - GET /dashboard/assets/:name  dashboard.js, dashboard.css and uPlot 1.6 (ESM and CSS) from node_modules
+ * - GET /dashboard/assets/:name  dashboard.js, charts.js, dashboard.css and uPlot 1.6 (ESM and CSS) from node_modules
  * - GET /v1/events  text/event-stream: `snapshot` first, then `tick` per control-loop tick and
  *   `backends` every second or so (see createDashboard); 503 `too_many_clients` when full
  * - GET /v1/plots  `{"dir","plots":[{"name","bytes","modifiedMs"}]}`, newest first

@@ -3,7 +3,7 @@
  * local-process sample backends, the NASA trace replayed at 60x (1 s intervals, the forecaster
  * seeded with the preceding days, as `prescale demo` does), Debian's Chromium driven by
  * playwright-core. With PRESCALE_SCREENSHOT=1 the run is longer (PRESCALE_SCREENSHOT_MINUTES
- * trace minutes, default 300: five wall minutes; PRESCALE_SCREENSHOT_LOAD_SCALE, default 0.6)
+ * trace minutes, default 300: five wall minutes; PRESCALE_SCREENSHOT_LOAD_SCALE, default 0.45)
  * and the screenshot goes to docs/dashboard.png;
  * otherwise to a temporary directory, so a test run never changes the tree.
  */
@@ -106,7 +106,7 @@ function fingerprint(page: Page, selector: string): Promise<number> {
 describe('live dashboard in headless Chromium during a demo run', () => {
   it('draws the forecast band and capacity, updates them every tick, lists the backends, and saves a screenshot', { timeout: SCREENSHOT ? MINUTES * INTERVAL_MS + 120_000 : 60_000 }, async () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium); CI installs it`).toBe(true);
-    const loadScale = SCREENSHOT ? Number(process.env['PRESCALE_SCREENSHOT_LOAD_SCALE'] ?? 0.6) : 0.4;
+    const loadScale = SCREENSHOT ? Number(process.env['PRESCALE_SCREENSHOT_LOAD_SCALE'] ?? 0.45) : 0.4;
     const run = await startDemoRun(SCREENSHOT ? '1995-07-13T11:30:00Z' : '1995-07-13T11:50:00Z', MINUTES, loadScale, SCREENSHOT ? undefined : ['naive', 'seasonal-naive', 'linear-regression']);
     let browser: Browser | undefined;
     try {

@@ -14,11 +14,11 @@ export interface RawReply {
 }
 
 /**
- * Send `bytes` to 127.0.0.1:`port` and wait until the server closes the connection, or for
- * `quietMs` (default 400) after the last byte received, or `maxMs` (default 5000) in all.
- * Resolves, never rejects (a reset counts as closed).
+ * Send `bytes` to 127.0.0.1:`port` and wait until the server closes the connection, or
+ * `responses` complete responses have arrived, or for `quietMs` (default 400) after the last
+ * byte received, or `maxMs` (default 5000) in all. Resolves, never rejects (a reset counts as closed).
  */
-export function rawExchange(port: number, bytes: string | Buffer, options: { quietMs?: number; maxMs?: number } = {}): Promise<RawReply> {
+export function rawExchange(port: number, bytes: string | Buffer, options: { quietMs?: number; maxMs?: number; responses?: number } = {}): Promise<RawReply> {
   const quietMs = options.quietMs ?? 400;
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
@@ -42,6 +42,8 @@ export function rawExchange(port: number, bytes: string | Buffer, options: { qui
     socket.on('data', (d: Buffer) => {
       chunks.push(d);
       rearm();
+      const wanted = options.responses;
+      if (wanted !== undefined && responseStatuses(Buffer.concat(chunks).toString('latin1')).length >= wanted) finish(false);
     });
     socket.on('end', () => finish(true));
     socket.on('close', () => finish(true));

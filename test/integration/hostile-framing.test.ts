@@ -120,7 +120,8 @@ describe('hostile framing: smuggling probes are refused and never desynchronise 
   it.each(PROBES)('$name', async (probe) => {
     backend.reset();
     sent++;
-    const reply = await rawExchange(proxy.port, probe.bytes, { quietMs: 300 });
+    // every probe ends with the connection closed: a long quiet time only costs a probe that hangs
+    const reply = await rawExchange(proxy.port, probe.bytes, { quietMs: 3000 });
     await new Promise((r) => setTimeout(r, 30)); // let anything forwarded arrive
     const seen = backend.requests.map((r) => `${r.method} ${r.target}`);
     const expected = probe.backend ?? [];
@@ -141,7 +142,7 @@ describe('hostile framing: smuggling probes are refused and never desynchronise 
       ['POST /trailers HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n', 'POST /trailers'],
       ['GET /empty-host HTTP/1.1\r\nHost:\r\n\r\n', 'GET /empty-host'],
     ];
-    for (const [bytes] of cases) expect((await rawExchange(proxy.port, bytes, { quietMs: 200 })).statuses).toEqual([200]);
+    for (const [bytes] of cases) expect((await rawExchange(proxy.port, bytes, { quietMs: 3000, responses: 1 })).statuses).toEqual([200]);
     expect(backend.requests.map((r) => `${r.method} ${r.target}`)).toEqual(cases.map(([, seen]) => seen));
     // a body carrying a request line stays a body: the backend got all its bytes, no /smuggled
     expect(backend.requests[2]!.body.toString()).toBe(SMUGGLED);
@@ -196,6 +197,6 @@ describe('hostile framing: smuggling probes are refused and never desynchronise 
     expect(backend.requests).toEqual([]);
     expect(backend.malformed).toEqual([]);
     // and the proxy keeps serving
-    expect((await rawExchange(proxy.port, `GET /after HTTP/1.1\r\n${H}\r\n`, { quietMs: 200 })).statuses).toEqual([200]);
+    expect((await rawExchange(proxy.port, `GET /after HTTP/1.1\r\n${H}\r\n`, { quietMs: 3000, responses: 1 })).statuses).toEqual([200]);
   });
 });

@@ -2,19 +2,20 @@ import { availableParallelism } from 'node:os';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MemberEntry } from '../../src/cluster/ipc-messages.js';
-import { applyMembers, membersOf, observeUpstream } from '../../src/cluster/membership.js';
+import { applyMembers, membersOf, observeUpstream, waitForHealthyMembers } from '../../src/cluster/membership.js';
 import { resolveWorkerCount } from '../../src/cluster/worker-count.js';
 import { validateConfig } from '../../src/config/load.js';
 import { Pool } from '../../src/proxy/pool.js';
+import { startServer } from '../helpers/servers.js';
 
 const logger = pino({ level: 'silent' });
 const pools: Pool[] = [];
 
 /** A real pool from a validated config: static backends on closed ports, slow health checks. */
-function makePool(backends: string[] = []): Pool {
+function makePool(backends: string[] = [], healthCheck: object = { intervalMs: 60_000 }): Pool {
   const parsed = validateConfig({
     scaler: { capacityPerBackendRps: 1 },
-    upstream: { backends: backends.map((url) => ({ url })), healthCheck: { intervalMs: 60_000 } },
+    upstream: { backends: backends.map((url) => ({ url })), healthCheck },
   });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
   const pool = new Pool('default', parsed.config.upstream, undefined, logger);
@@ -56,8 +57,8 @@ describe('cluster membership (control plane → workers)', () => {
     if (!leaving) throw new Error('not admitted');
     leaving.inFlight = 1; // one request still running there
     const applied = applyMembers(worker, [
-      { id: 'static-1', url: 'http://127.0.0.1:1', weight: 1, initialWeight: 1, state: 'drain' },
-      { id: 'local-1', url: 'http://127.0.0.1:2', weight: 2, initialWeight: 4, state: 'ready' },
+      { id: 'static-1', url: 'http://127.0.0.1:1', weight: 1, initialWeight: 1, state: 'drain', healthy: false },
+      { id: 'local-1', url: 'http://127.0.0.1:2', weight: 2, initialWeight: 4, state: 'ready', healthy: true },
     ], 5_000);
     expect(membersOf(worker.upstream).map((m) => `${m.id}:${m.state}:${m.weight}/${m.initialWeight}`)).toEqual([
       'static-1:drain:1/1', 'local-9:drain:0/1', 'local-1:ready:2/4',
@@ -72,6 +73,24 @@ describe('cluster membership (control plane → workers)', () => {
     leaving.release();
     await applied;
     expect(worker.upstream.backends.map((b) => b.id)).toEqual(['static-1', 'local-1']);
+  });
+
+  it('lets a starting worker wait until its own health checks pass for what the control plane sees healthy', async () => {
+    const backend = await startServer((_req, res) => res.end('ok'));
+    try {
+      const worker = makePool([backend.url], { intervalMs: 30, rise: 2 });
+      const started = Date.now();
+      expect(await waitForHealthyMembers(worker, membersOf(worker.upstream).map((m) => ({ ...m, healthy: true })), 5_000)).toBe(true);
+      expect(worker.upstream.get('static-1')?.healthy).toBe(true);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(25); // the second probe, one interval later
+      // a backend the control plane sees healthy but this worker cannot reach: give up at the timeout
+      const cut = makePool(['http://127.0.0.1:1'], { intervalMs: 30, rise: 1 });
+      expect(await waitForHealthyMembers(cut, membersOf(cut.upstream).map((m) => ({ ...m, healthy: true })), 200)).toBe(false);
+      // nothing healthy at the control plane: nothing to wait for
+      expect(await waitForHealthyMembers(cut, membersOf(cut.upstream), 5_000)).toBe(true);
+    } finally {
+      await backend.close();
+    }
   });
 
   it.each([

@@ -159,6 +159,7 @@ describe('the dashboard page and its assets', () => {
     expect(await body(uplot)).toContain('export { uPlot as default }');
     const client = await get(port, '/dashboard/assets/dashboard.js');
     expect(await body(client)).toContain("new EventSource('/v1/events')");
+    expect(await body(await get(port, '/dashboard/assets/charts.js'))).toContain("from '/dashboard/assets/uPlot.esm.js'");
     for (const path of ['/dashboard/assets/dashboard-router.ts', '/dashboard/assets/..%2Fdashboard-router.ts', '/dashboard/assets/../../package.json', '/dashboard/assets/%2e%2e%2f%2e%2e%2fpackage.json']) {
       const res = await get(port, path);
       expect(res.statusCode, path).toBe(404);

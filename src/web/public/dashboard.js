@@ -1,18 +1,7 @@
 // prescale live dashboard: plain ES module, no build step. Data arrives over server-sent events
 // from GET /v1/events (src/web/dashboard-router.ts): one `snapshot`, then a `tick` per control-loop
 // tick and a `backends` table every second or so. Charts are uPlot 1.6, served from node_modules.
-import uPlot from '/dashboard/assets/uPlot.esm.js';
-
-const COLORS = {
-  observed: '#2563eb',
-  forecast: '#d97706',
-  band: 'rgba(245, 158, 11, 0.25)',
-  capacity: '#059669',
-  desired: '#7c3aed',
-  readyFill: 'rgba(5, 150, 105, 0.12)',
-  now: '#475467',
-  ahead: 'rgba(71, 84, 103, 0.06)',
-};
+import { fmtRps, makeCharts } from '/dashboard/assets/charts.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -28,7 +17,6 @@ const state = {
 const stats = { snapshots: 0, ticks: 0, backendUpdates: 0, observedPoints: 0, bandPoints: 0, bandAheadPoints: 0, capacityPoints: 0, backends: 0, decisions: 0, nowT: null };
 window.__prescale = stats;
 
-const fmtRps = (v) => (v == null ? '–' : v >= 10 ? v.toFixed(0) : v.toFixed(1));
 const fmtTime = (ms) => new Date(ms).toLocaleTimeString([], { hour12: false });
 
 function el(tag, text, className) {
@@ -36,81 +24,6 @@ function el(tag, text, className) {
   if (text != null) e.textContent = String(text);
   if (className) e.className = className;
   return e;
-}
-
-/** uPlot plugin: a dashed line at now and a light shade over the part ahead of it. */
-function nowLine() {
-  return {
-    hooks: {
-      drawAxes: (u) => {
-        if (state.nowT == null) return;
-        const x = u.valToPos(state.nowT / 1000, 'x', true);
-        const { left, top, width, height } = u.bbox;
-        if (x < left || x > left + width) return;
-        const ctx = u.ctx;
-        ctx.save();
-        ctx.fillStyle = COLORS.ahead;
-        ctx.fillRect(x, top, left + width - x, height);
-        ctx.strokeStyle = COLORS.now;
-        ctx.setLineDash([4, 4]);
-        ctx.lineWidth = devicePixelRatio;
-        ctx.beginPath();
-        ctx.moveTo(x, top);
-        ctx.lineTo(x, top + height);
-        ctx.stroke();
-        ctx.setLineDash([]);
-        ctx.fillStyle = COLORS.now;
-        ctx.font = `${11 * devicePixelRatio}px sans-serif`;
-        ctx.fillText('now', x + 4 * devicePixelRatio, top + 12 * devicePixelRatio);
-        ctx.restore();
-      },
-    },
-  };
-}
-
-const stepped = uPlot.paths.stepped({ align: 1 });
-
-function makeCharts(meta) {
-  const q = `p${Math.round(meta.quantile * 100)}`;
-  const width = $('chart-rps').clientWidth || 1000;
-  const rps = new uPlot({
-    width,
-    height: 300,
-    cursor: { sync: { key: 'prescale' } },
-    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.08)] } },
-    axes: [{}, { label: 'requests / s', size: 60 }],
-    series: [
-      {},
-      { label: `forecast ${q}`, stroke: COLORS.forecast, width: 1, value: (_u, v) => fmtRps(v) },
-      { label: 'forecast point', stroke: COLORS.forecast, width: 1.5, dash: [6, 4], value: (_u, v) => fmtRps(v) },
-      { label: 'offered', stroke: COLORS.observed, width: 2, value: (_u, v) => fmtRps(v) },
-      { label: 'ready capacity at target', stroke: COLORS.capacity, width: 2, paths: stepped, spanGaps: true, value: (_u, v) => fmtRps(v) },
-    ],
-    bands: [{ series: [1, 2], fill: COLORS.band }],
-    plugins: [nowLine()],
-  }, [[], [], [], [], []], $('chart-rps'));
-  const capacity = new uPlot({
-    width,
-    height: 170,
-    cursor: { sync: { key: 'prescale' } },
-    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(2, max + 1)] } },
-    axes: [{}, { label: 'backends', size: 60, incrs: [1, 2, 5, 10, 20, 50] }],
-    series: [
-      {},
-      { label: 'ready', stroke: COLORS.capacity, fill: COLORS.readyFill, width: 2, paths: stepped, spanGaps: true },
-      // drawn last: visible where it equals ready
-      { label: 'desired', stroke: COLORS.desired, width: 2, paths: stepped, spanGaps: true },
-    ],
-    plugins: [nowLine()],
-  }, [[], [], []], $('chart-capacity'));
-  new ResizeObserver(() => {
-    const w = $('chart-rps').clientWidth;
-    if (w > 0 && w !== rps.width) {
-      rps.setSize({ width: w, height: 300 });
-      capacity.setSize({ width: w, height: 170 });
-    }
-  }).observe($('chart-rps'));
-  return { rps, capacity };
 }
 
 let charts = null;
@@ -202,7 +115,7 @@ function onSnapshot(s) {
   state.decisions = s.decisions;
   state.backends = s.backends;
   $('rps-caption').textContent = `offered load, forecast point to p${Math.round(s.meta.quantile * 100)} upper bound, ready capacity at ${Math.round(s.meta.targetUtilization * 100)}% of ${s.meta.capacityPerBackendRps} rps per backend; ${s.meta.intervalMs / 1000} s intervals, shaded: ahead of now`;
-  charts ??= makeCharts(s.meta);
+  charts ??= makeCharts(s.meta, $('chart-rps'), $('chart-capacity'), () => state.nowT);
   stats.snapshots++;
   trim();
   drawCharts();

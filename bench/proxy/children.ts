@@ -53,6 +53,7 @@ export function startChild(name: string, command: string, args: readonly string[
     cwd: options.cwd,
   });
   if (typeof out === 'number') closeSync(out);
+  proc.stdin?.on('error', () => {}); // EPIPE once the child has exited
   if (proc.pid === undefined) throw new Error(`${name}: could not start ${argv.join(' ')}`);
   const pid = proc.pid;
   const exited = new Promise<number | string>((resolve) => {
@@ -99,7 +100,7 @@ export function runCommand(command: string, args: readonly string[], options: { 
   const argv = options.cores !== undefined ? ['taskset', '-c', options.cores.join(','), command, ...args] : [command, ...args];
   const started = performance.now();
   return new Promise((resolve) => {
-    const proc = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: ['pipe', 'pipe', 'pipe'], cwd: options.cwd });
+    const proc = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], cwd: options.cwd });
     const pid = proc.pid;
     const child: Child | undefined = pid === undefined ? undefined : {
       name: command, proc, pid, exited: new Promise(() => {}), stop: async () => signalGroup(pid, 'SIGKILL'),
@@ -107,9 +108,11 @@ export function runCommand(command: string, args: readonly string[], options: { 
     if (child) live.add(child);
     let stdout = '';
     let stderr = '';
-    proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    proc.stdin.end(options.input ?? '');
+    proc.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+    proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    // a child that exits without reading its input must not crash the benchmark (EPIPE)
+    proc.stdin?.on('error', () => {});
+    if (options.input !== undefined) proc.stdin?.end(options.input);
     proc.once('error', (err) => resolve({ code: -1, stdout, stderr: stderr + err.message, wallMs: performance.now() - started }));
     proc.once('close', (code) => {
       if (child) live.delete(child);

@@ -104,7 +104,8 @@ describe('two prescale replicas, one scaler', () => {
     // a cold start of two tsx processes on a busy 2-core machine can take this long
     const both = await waitFor('both replicas up, one leading', async () => {
       const s = await Promise.all([status(a), status(b)]);
-      return s[0] && s[1] && s[0].leader.isLeader !== s[1].leader.isLeader ? s : null;
+      // a follower knows the holder only after its first lease read: wait for both to agree
+      return s[0] && s[1] && s[0].leader.isLeader !== s[1].leader.isLeader && s[0].leader.holder !== null && s[0].leader.holder === s[1].leader.holder ? s : null;
     }, 45_000);
     const leader = both[0]?.leader.isLeader ? a : b;
     const follower = leader === a ? b : a;

@@ -162,17 +162,19 @@ describe('prescale serve with workers: 2 (node:cluster)', () => {
     let ok = 0;
     let failed = 0;
     const replaced = Date.now() + 20_000;
+    // new connections, one at a time, until the worker is back and at least 20 were sent
     for (;;) {
-      // a connection the primary handed to the dying worker is lost with it: bound each request
+      // node:cluster loses a connection it handed to the worker in the instant it died (the
+      // client waits in vain): bound each request
       const code = await request(`${proxy}/`, { reset: true, headersTimeout: 2_000, bodyTimeout: 2_000 }).then(async (r) => (await r.body.text(), r.statusCode), () => 0);
       if (code === 200) ok++;
       else failed++;
       const w = (await status()).workers[0] as WorkerView;
-      if (w.state === 'ready' && w.pid !== victim.pid) break;
+      if (w.state === 'ready' && w.pid !== victim.pid && ok + failed >= 20) break;
       if (Date.now() > replaced) throw new Error('the worker was not replaced');
     }
     expect(failed).toBeLessThanOrEqual(2);
-    expect(ok).toBeGreaterThan(0);
+    expect(ok).toBeGreaterThanOrEqual(18);
     const after = Array.from({ length: 20 }, () => request(`${proxy}/`, { reset: true }).then((r) => (r.body.text(), r.statusCode)));
     expect(await Promise.all(after)).toEqual(Array.from({ length: 20 }, () => 200));
     const s = await status();

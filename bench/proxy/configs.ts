@@ -86,9 +86,10 @@ ${servers}
 
 /**
  * prescale with its production features on: P2C, traffic recording with the durable traffic log
- * in `dir`, metrics on the admin port, active health checks (2 s, rise 2), passive health,
- * the forecaster and the control loop (static provider). `workers` is written only when given,
- * at `workersKey`: 'workers' (top level) or 'listen.workers'.
+ * in `dir`, metrics on the admin port, active health checks (2 s, rise 2), passive health, the
+ * forecaster and the control loop (static provider); client keep-alive 75 s as nginx's and
+ * HAProxy's here. `workers` is written only when given, at `workersKey`: 'workers' (top level)
+ * or 'listen.workers'.
  */
 export function prescaleYaml(s: ProxySetup, adminPort: number, workers?: number, workersKey = 'workers'): string {
   const backends = s.backends.map((p) => `    - url: http://127.0.0.1:${p}`).join('\n');
@@ -97,6 +98,7 @@ export function prescaleYaml(s: ProxySetup, adminPort: number, workers?: number,
   return `${top}listen:
   host: 127.0.0.1
   port: ${s.port}
+  keepAliveTimeoutMs: 75s
 ${inListen}admin:
   host: 127.0.0.1
   port: ${adminPort}

@@ -1,7 +1,8 @@
 /**
  * What idle keep-alive client connections cost: a fresh contender, warmed up, then `count`
  * connections that each made one request and stay open (idle-conns-main.ts); resident memory of
- * the contender's process tree before and after, reported per 10,000 connections.
+ * the contender's process tree before and after, each after `settleMs` of quiet (so a garbage
+ * collector has run), reported per 10,000 connections.
  */
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -22,13 +23,14 @@ export interface IdleResult {
 }
 
 /** Measure one contender; `ctx.backends` should be the cheap responders. */
-export async function measureIdle(spec: ContenderSpec, ctx: StartContext, count: number, clientCores: Cores, log: (line: string) => void): Promise<IdleResult> {
+export async function measureIdle(spec: ContenderSpec, ctx: StartContext, count: number, clientCores: Cores, settleMs: number, log: (line: string) => void): Promise<IdleResult> {
   const c = await startContender(spec, ctx);
   try {
     const stats = c.stats;
     if (stats === null) throw new Error('idle connections need a proxy');
     await runWrk({ url: `http://127.0.0.1:${c.port}/`, durationS: 3, connections: 64, cores: clientCores });
-    await sleep(2_000);
+    // idle long enough for V8's memory reducer to collect the warm-up's garbage
+    await sleep(settleMs);
     const before = await steadyRss(() => stats.rssMb());
     const client = startChild('idle-client', process.execPath, ['--import', 'tsx', join(ctx.root, 'bench/proxy/idle-conns-main.ts'), String(c.port), String(count)], { cores: clientCores, pipe: true, nofile: count + 1_000, cwd: ctx.root });
     const lines = createInterface({ input: client.proc.stdout as NodeJS.ReadableStream });
@@ -39,7 +41,7 @@ export async function measureIdle(spec: ContenderSpec, ctx: StartContext, count:
       }),
     ]);
     const ready = JSON.parse(await next()) as { ready: number; ms: number };
-    await sleep(300);
+    await sleep(settleMs);
     stats.refresh();
     let after = 0;
     for (let i = 0; i < 5; i++) {

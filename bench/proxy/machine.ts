@@ -25,6 +25,7 @@ async function version(bin: string, args: string[], pattern: RegExp): Promise<st
   return m ? (m[1] as string) : 'unknown';
 }
 
+/** nproc, CPU model, memory, kernel, tool versions ('missing' when not installed) and the load average now. */
 export async function machineFacts(): Promise<MachineFacts> {
   const kernel = await runCommand('uname', ['-r']);
   return {

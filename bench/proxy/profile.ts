@@ -40,6 +40,7 @@ interface ProfileNode {
 const root = resolve(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'prescale-profile-'));
 const profDir = join(dir, 'prof');
+if (!values.keep) process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 try {
   const backends = await startBackends(root, [1], join(dir, 'backends.log'));
   const ports = values.node ? backends.node : backends.cheap;

@@ -12,13 +12,13 @@
  * <out>/proxy.json and <out>/proxy.md. Every child process is stopped on exit and on Ctrl-C.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBackends } from './backends.js';
 import { stopAll } from './children.js';
 import { runControlPlane } from './control-plane.js';
-import { skipReason, startContender, type ContenderKind, type ContenderSpec, type RunningContender } from './contenders.js';
+import { findBinary, skipReason, startContender, type ContenderKind, type ContenderSpec, type RunningContender } from './contenders.js';
 import { runFixedRate } from './fixed-rate.js';
 import { measureIdle } from './idle-conns.js';
 import { machineFacts } from './machine.js';
@@ -43,10 +43,16 @@ const { values } = parseArgs({
 const root = resolve(import.meta.dirname, '../..');
 const quick = values.quick;
 const rounds = Number(values.rounds ?? (quick ? 2 : 3));
-const T = quick ? { headline: 3, other: 2, warm: 1, fixed: 3, workers: 3, idle: 2_000 } : { headline: 10, other: 5, warm: 3, fixed: 8, workers: 8, idle: 10_000 };
+const T = quick ? { headline: 3, other: 2, warm: 1, fixed: 3, workers: 3, idle: 2_000 } : { headline: 10, other: 4, warm: 2, fixed: 6, workers: 6, idle: 10_000 };
 const skip = new Set(values.skip.split(',').filter(Boolean));
 const wanted = values.contenders?.split(',');
-const PINNED = { proxy: [0], load: [1] } as const;
+// one core for the proxy, the other for the load: needs two cores and taskset (util-linux)
+const canPin = cpus().length >= 2 && findBinary('taskset') !== undefined;
+const PINNED = canPin ? { proxy: [0], load: [1] } : { proxy: undefined, load: undefined };
+if (findBinary('wrk') === undefined) {
+  process.stderr.write('bench: wrk not found on PATH; it drives every throughput scenario (apt-get install wrk)\n');
+  process.exit(1);
+}
 const started = Date.now();
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -73,6 +79,8 @@ const SCENARIOS: Scenario[] = [
 ].filter((s) => values.scenarios === undefined || values.scenarios.split(',').includes(s.id));
 
 const dir = mkdtempSync(join(tmpdir(), 'prescale-bench-'));
+// also on Ctrl-C (children.ts stops the processes, then exits)
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 const skipped: { label: string; reason: string }[] = [];
 const usable = (k: ContenderKind) => {
   if (wanted !== undefined && !wanted.includes(k)) return false;
@@ -121,8 +129,9 @@ try {
   const idle = [];
   if (!skip.has('idle')) {
     log(`\nidle keep-alive connections: ${T.idle}`);
-    for (const k of ['prescale', 'nginx'] as const) {
-      if (usable(k)) idle.push(await measureIdle(SPECS[k], { root, dir: join(dir, 'idle'), backends: backends.cheap, cores: PINNED.proxy }, T.idle, PINNED.load, log));
+    const specs = [...(['prescale', 'nginx'] as const).filter(usable).map((k) => SPECS[k]), ...COMPARE];
+    for (const spec of specs) {
+      idle.push(await measureIdle(spec, { root, dir: join(dir, 'idle'), backends: backends.cheap, cores: PINNED.proxy }, T.idle, PINNED.load, quick ? 3_000 : 10_000, log));
     }
   }
   await backends.child.stop();
@@ -140,7 +149,7 @@ try {
     quick,
     durationS: (Date.now() - started) / 1000,
     machine: { ...machine, loadAvgEnd: loadavg()[0] as number },
-    settings: { rounds, connections: 64, pinning: 'proxy under test pinned to core 0, wrk + backends + clients to core 1 (taskset); the workers section is unpinned' },
+    settings: { rounds, connections: 64, pinning: canPin ? 'proxy under test pinned to core 0, wrk + backends + clients to core 1 (taskset); the workers section is unpinned' : 'unpinned (fewer than 2 cores or no taskset): proxy, wrk and backends share the CPUs' },
     scenarios,
     fixedRate,
     idle,

@@ -97,7 +97,7 @@ export async function runScenario(s: Scenario, running: readonly RunningContende
   return {
     id: s.id,
     title: s.title,
-    command: example ? `wrk ${wrkArgs({ ...wrk(example, s.durationS), url: `http://127.0.0.1:<port>${s.path}` }).join(' ')}` : '',
+    command: example ? `wrk ${wrkArgs({ ...wrk(example, s.durationS), url: `http://127.0.0.1:<port>${s.path}` }).join(' ').replace(o.dir, '<tmp>')}` : '',
     results: taking.map((c) => summarize(c, runs.get(c.spec.label) ?? [])),
   };
 }

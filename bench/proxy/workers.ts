@@ -21,6 +21,7 @@ export interface WorkersOptions {
   log: (line: string) => void;
 }
 
+/** Run the unpinned comparison (one wrk scenario, interleaved rounds), or say why it is not available. */
 export async function runWorkers(o: WorkersOptions): Promise<BenchResults['workers']> {
   mkdirSync(o.dir, { recursive: true });
   const support = await prescaleWorkersKey(o.root, o.dir);

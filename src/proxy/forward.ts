@@ -110,6 +110,16 @@ interface ProxyContext {
   queueTimeoutMs: number;
 }
 
+/**
+ * The request body as one Buffer when all of it has arrived and sits in the request's read
+ * buffer (small bodies: server.ts waits for up to 16 KiB of it), so undici writes head and body
+ * at once instead of piping a stream; else the request itself, streamed with backpressure.
+ */
+function wholeBody(req: IncomingMessage): IncomingMessage | Buffer {
+  if (!req.complete || req.readableFlowing === true || req.readableEnded) return req;
+  return (req.read() as Buffer | null) ?? Buffer.alloc(0);
+}
+
 /** Some backend would take traffic but for maxConns. O(n). */
 function anyFull(upstream: Upstream): boolean {
   for (const b of upstream.backends) if (b.full) return true;
@@ -197,7 +207,7 @@ class Exchange implements Dispatcher.DispatchHandler {
         path: req.url ?? '/',
         method: req.method ?? 'GET',
         headers: this.upstreamHeaders(),
-        body: this.hasBody ? req : null,
+        body: this.hasBody ? wholeBody(req) : null,
       },
       this,
     );
@@ -419,6 +429,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private finish(status: number): void {
     if (this.done) return;
     this.done = true;
+    // the response may outlive the exchange (an idle keep-alive connection keeps its last one)
+    (this.res as TrackedResponse)[EXCHANGE] = undefined;
     const ctx = this.ctx;
     ctx.inFlight--;
     if (this.retried) ctx.retriesInFlight--;

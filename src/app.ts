@@ -92,10 +92,10 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
   const workerCount = resolveWorkerCount(config.workers);
   let cluster: WorkerCluster | undefined;
 
-  const built = buildProvider(config, logger);
+  const built = await buildProvider(config, logger);
   const provider = built && withCallTiming(built, (operation, seconds, failed) => metrics.observeProviderCall(operation, seconds, failed));
   // several replicas: only the lease holder scales, the others proxy and follow (src/scaler/leader/)
-  const elector = buildLeaderElector(config, logger);
+  const elector = await buildLeaderElector(config, logger);
   registerLeaderMetrics(metrics.registry, elector ?? { isLeader: () => true, failures: 0 });
   const seasonLength = config.forecast.seasonLengthIntervals ?? Math.max(2, Math.round(86_400_000 / config.series.intervalMs));
   const autoLead = config.scaler.leadTimeMs === 'auto';

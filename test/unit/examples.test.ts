@@ -14,7 +14,7 @@ const files = [
 describe('example configs', () => {
   it.each(files)('%s is valid and its provider builds', async (file) => {
     const config = await loadConfig(join(dir, file));
-    const provider = buildProvider(config, pino({ level: 'silent' }));
+    const provider = await buildProvider(config, pino({ level: 'silent' }));
     if (config.provider.kind === 'static') expect(provider).toBeNull();
     else expect(provider?.name).toBe(config.provider.kind);
     await provider?.close();

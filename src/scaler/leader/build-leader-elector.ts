@@ -4,11 +4,9 @@
  */
 import { hostname } from 'node:os';
 import type { Config } from '../../config/schema.js';
-import { KubernetesLeaseStore } from './kubernetes-lease-store.js';
 import { LeaderElector } from './leader-elector.js';
 import type { LeaseStore } from './lease-store.js';
 import { resolveLeaseTimings } from './lease-timings.js';
-import { RedisLeaseStore } from './redis-lease-store.js';
 
 interface ElectorLogger {
   info(obj: object, msg?: string): void;
@@ -22,14 +20,15 @@ export function defaultIdentity(): string {
 }
 
 /**
+ * The lease store's client (ioredis or @kubernetes/client-node) is imported only when configured.
  * @throws PrescaleError PRESCALE_ERR_CONFIG when a Kubernetes lease's kubeconfig cannot be loaded.
  */
-export function buildLeaderElector(config: Readonly<Config>, logger: ElectorLogger): LeaderElector | null {
+export async function buildLeaderElector(config: Readonly<Config>, logger: ElectorLogger): Promise<LeaderElector | null> {
   const lead = config.leader;
   if (lead.kind === 'none') return null;
   const timings = resolveLeaseTimings(lead);
   // one call may take half the renew deadline (a Kubernetes renew is two calls: GET, then PUT)
-  const store = buildStore(config, Math.max(1, Math.floor(timings.renewDeadlineMs / 2)), logger);
+  const store = await buildStore(config, Math.max(1, Math.floor(timings.renewDeadlineMs / 2)), logger);
   return new LeaderElector({
     store,
     identity: lead.identity ?? defaultIdentity(),
@@ -40,12 +39,12 @@ export function buildLeaderElector(config: Readonly<Config>, logger: ElectorLogg
   });
 }
 
-function buildStore(config: Readonly<Config>, requestTimeoutMs: number, logger: ElectorLogger): LeaseStore {
+async function buildStore(config: Readonly<Config>, requestTimeoutMs: number, logger: ElectorLogger): Promise<LeaseStore> {
   const lead = config.leader;
   if (lead.kind === 'redis') {
     const redis = lead.redis as NonNullable<typeof lead.redis>;
     let lastError = '';
-    return new RedisLeaseStore({
+    return new (await import('./redis-lease-store.js')).RedisLeaseStore({
       url: redis.url,
       key: redis.key,
       commandTimeoutMs: requestTimeoutMs,
@@ -60,7 +59,7 @@ function buildStore(config: Readonly<Config>, requestTimeoutMs: number, logger: 
   const k = lead.kubernetes;
   const kubeconfig = k?.kubeconfig ?? provider?.kubeconfig;
   const server = k?.server ?? provider?.server;
-  return new KubernetesLeaseStore({
+  return new (await import('./kubernetes-lease-store.js')).KubernetesLeaseStore({
     namespace: (k?.namespace ?? provider?.namespace) as string,
     name: k?.name ?? 'prescale-leader',
     requestTimeoutMs,

@@ -26,3 +26,17 @@ export async function startConfiguredApp(input: unknown, options: { readyBackend
 export function freshLogDir(): string {
   return join(mkdtempSync(join(tmpdir(), 'prescale-test-')), 'traffic');
 }
+
+/**
+ * The config every fast app test starts from: loopback proxy and admin on port 0, one backend
+ * health-checked every 50 ms (rise 1), 100 ms intervals in a fresh traffic-log directory.
+ * Spread it and add the sections a test needs (forecast, scaler, ...).
+ */
+export function fastAppConfig(backendUrl: string) {
+  return {
+    listen: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0 },
+    upstream: { backends: [{ url: backendUrl }], healthCheck: { intervalMs: 50, rise: 1 } },
+    series: { intervalMs: 100, logDir: freshLogDir() },
+  };
+}

@@ -70,3 +70,11 @@ export async function deadPort(): Promise<number> {
   await s.close();
   return port;
 }
+
+/** A backend that reads the request and answers 200 "ok". */
+export function startOkBackend(): ReturnType<typeof startServer> {
+  return startServer((req, res) => {
+    req.resume();
+    res.end('ok');
+  });
+}

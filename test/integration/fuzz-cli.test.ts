@@ -16,10 +16,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { parseTrace } from '../../src/series/trace.js';
 import { trainModel } from '../../src/forecast/train.js';
-import { freshLogDir, startConfiguredApp } from '../helpers/app.js';
+import { fastAppConfig, startConfiguredApp } from '../helpers/app.js';
 import { applyTextEdits, textEdits } from '../helpers/mutations.js';
 import { recordScenario } from '../helpers/reliability.js';
-import { deadPort, startServer } from '../helpers/servers.js';
+import { deadPort, startOkBackend, startServer } from '../helpers/servers.js';
 
 const bin = new URL('../../bin/prescale.js', import.meta.url).pathname;
 const EXAMPLE = await readFile(new URL('../../examples/prescale.yaml', import.meta.url), 'utf8');
@@ -190,15 +190,9 @@ describe('trace and model files through the CLI', () => {
     const edited = (await readFile(meta, 'utf8')).replace(/"windowIntervals": \d+/, '"windowIntervals": -1');
     expect(edited).toContain('"windowIntervals": -1');
     await writeFile(meta, edited); // valid JSON, but a field out of range: corrupt, checked before the interval
-    const backend = await startServer((req, res) => {
-      req.resume();
-      res.end('ok');
-    });
+    const backend = await startOkBackend();
     const app = await startConfiguredApp({
-      listen: { host: '127.0.0.1', port: 0 },
-      admin: { host: '127.0.0.1', port: 0 },
-      upstream: { backends: [{ url: backend.url }], healthCheck: { intervalMs: 50, rise: 1 } },
-      series: { intervalMs: 100, logDir: freshLogDir() },
+      ...fastAppConfig(backend.url),
       forecast: { retrain: { modelsDir } },
       scaler: { capacityPerBackendRps: 100, leadTimeMs: '1s' },
     });

@@ -7,8 +7,8 @@ import { request } from 'undici';
 import { waitFor } from '../helpers/wait-for.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
-import { freshLogDir, startConfiguredApp } from '../helpers/app.js';
-import { startServer } from '../helpers/servers.js';
+import { fastAppConfig, startConfiguredApp } from '../helpers/app.js';
+import { startOkBackend, startServer } from '../helpers/servers.js';
 
 const run = promisify(execFile);
 const bin = new URL('../../bin/prescale.js', import.meta.url).pathname;
@@ -86,15 +86,9 @@ describe('serve: static backends, admin API and traffic log', () => {
 
 describe('serve: recent decisions', () => {
   it('GET /v1/decisions returns the recent decisions with inputs, rule and reason', async () => {
-    const backend = await startServer((req, res) => {
-      req.resume();
-      res.end('ok');
-    });
+    const backend = await startOkBackend();
     const app = await startConfiguredApp({
-      listen: { host: '127.0.0.1', port: 0 },
-      admin: { host: '127.0.0.1', port: 0 },
-      upstream: { backends: [{ url: backend.url }], healthCheck: { intervalMs: 50, rise: 1 } },
-      series: { intervalMs: 100, logDir: freshLogDir() },
+      ...fastAppConfig(backend.url),
       scaler: { capacityPerBackendRps: 100, leadTimeMs: '1s', policy: 'forecast-only' },
     });
     try {

@@ -4,23 +4,17 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { waitFor } from '../helpers/wait-for.js';
 import { describe, expect, it } from 'vitest';
-import { freshLogDir, startConfiguredApp } from '../helpers/app.js';
-import { startServer } from '../helpers/servers.js';
+import { fastAppConfig, startConfiguredApp } from '../helpers/app.js';
+import { startOkBackend } from '../helpers/servers.js';
 
 describe('a stored model that cannot be used', () => {
   it('is reported by a warning metric while the statistical models keep forecasting', { timeout: 20_000 }, async () => {
     const modelsDir = await mkdtemp(join(tmpdir(), 'prescale-models-'));
     await mkdir(join(modelsDir, 'broken-1'));
     await writeFile(join(modelsDir, 'broken-1', 'meta.json'), '{ this is not json');
-    const backend = await startServer((req, res) => {
-      req.resume();
-      res.end('ok');
-    });
+    const backend = await startOkBackend();
     const app = await startConfiguredApp({
-      listen: { host: '127.0.0.1', port: 0 },
-      admin: { host: '127.0.0.1', port: 0 },
-      upstream: { backends: [{ url: backend.url }], healthCheck: { intervalMs: 50, rise: 1 } },
-      series: { intervalMs: 100, logDir: freshLogDir() },
+      ...fastAppConfig(backend.url),
       forecast: { pinnedModel: 'broken-1', retrain: { modelsDir } },
       scaler: { capacityPerBackendRps: 100, leadTimeMs: '1s' },
     });

@@ -142,6 +142,7 @@ export async function startApp(config: Readonly<Config>, options: AppOptions = {
       minBackends: config.scaler.minBackends,
       maxBackends: config.scaler.maxBackends,
       scaleInStabilizationMs: config.scaler.scaleInStabilizationMs,
+      scaleInCooldownMs: config.scaler.scaleInCooldownMs,
       scaleOutLimit: config.scaler.scaleOutLimit,
     },
     leadTimeMs,

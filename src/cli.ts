@@ -155,6 +155,7 @@ export async function main(argv: string[]): Promise<void> {
         minBackends: s.minBackends,
         maxBackends: 1000,
         scaleInStabilizationMs: s.scaleInStabilizationMs,
+        scaleInCooldownMs: s.scaleInCooldownMs,
         scaleOutLimit: s.scaleOutLimit,
         days: opts.days,
         quantile: opts.quantile,

@@ -201,6 +201,8 @@ const scaler = z.strictObject({
   /** With leadTimeMs "auto": the starting guess and the cap (also sizes the forecast horizon). */
   maxLeadTimeMs: duration.default(900_000),
   scaleInStabilizationMs: duration.default(300_000),
+  /** No scale-in within this long after the desired count changed; omitted: the lead time. */
+  scaleInCooldownMs: duration.optional(),
   drainTimeoutMs: duration.default(30_000),
   /** Scale-out step limit per decision (HPA default: 100% or 4 backends, whichever is more). */
   scaleOutLimit: z.strictObject({ percent: z.number().positive().default(100), backends: z.number().int().min(1).default(4) }).default({ percent: 100, backends: 4 }),

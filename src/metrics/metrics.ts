@@ -8,7 +8,7 @@ import { queuedRequests } from './queue-observer.js';
 export type { ForecastSnapshot, StoredModelProblem } from './forecast-metrics.js';
 
 /** Every decision reason, so each has a series (at 0) from the first scrape. */
-const REASONS = ['forecast-scale-out', 'reactive-scale-out', 'max-capacity', 'min-capacity', 'scale-in', 'scale-in-stabilizing', 'scheduled', 'scale-out-limited', 'hold'] as const satisfies readonly DecisionReason[];
+const REASONS = ['forecast-scale-out', 'reactive-scale-out', 'max-capacity', 'min-capacity', 'scale-in', 'scale-in-stabilizing', 'scale-in-cooldown', 'scheduled', 'scale-out-limited', 'hold'] as const satisfies readonly DecisionReason[];
 // fails to compile when decide.ts gains a reason this list lacks
 const allReasons: [Exclude<DecisionReason, (typeof REASONS)[number]>] extends [never] ? true : false = true;
 void allReasons;

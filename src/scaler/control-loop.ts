@@ -99,7 +99,8 @@ export interface ForecastEvent {
 export interface TickReport {
   nowMs: number;
   observedRps: number;
-  forecast: { model: string; pointRps: number; upperRps: number; fallback?: string } | null;
+  /** Rates in rps: point and upper are the most over [now, now + lead + interval]; arrivalUpper is the upper bound at now + lead. */
+  forecast: { model: string; pointRps: number; upperRps: number; arrivalUpperRps: number; fallback?: string } | null;
   decision: Decision;
   ready: number;
   /** Instances the provider has (provisioning + running), the ones that cost money. */
@@ -119,6 +120,8 @@ export interface TickReport {
 export class ControlLoop extends EventEmitter {
   private desired = 0;
   private readonly recent: Recommendation[] = [];
+  /** When the desired count last changed (ms), for the scale-in cooldown; null: not yet. */
+  private lastChangeAtMs: number | null = null;
   private readonly draining = new Set<string>();
   private actuation: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
@@ -253,6 +256,7 @@ export class ControlLoop extends EventEmitter {
           model: f.model,
           pointRps: maxOfFirst(f.point, steps) / intervalSeconds,
           upperRps: maxOfFirst(f.upper, steps) / intervalSeconds,
+          arrivalUpperRps: (f.upper[Math.min(steps, f.upper.length) - 1] ?? 0) / intervalSeconds,
           ...(f.fallback === undefined ? {} : { fallback: f.fallback }),
         };
       } catch (err) {
@@ -265,13 +269,17 @@ export class ControlLoop extends EventEmitter {
       policy: capacity.rps === policy.capacityPerBackendRps ? policy : { ...policy, capacityPerBackendRps: capacity.rps },
       observedRps,
       forecastUpperRps: forecast?.upperRps ?? null,
+      forecastArrivalUpperRps: forecast?.arrivalUpperRps ?? null,
       leadTimeMs,
       current: this.desired,
       recent: this.recent,
+      lastChangeAtMs: this.lastChangeAtMs,
       scheduled: this.options.schedule ? scheduledFloor(this.options.schedule, nowMs) : null,
     });
     this.remember(decision, nowMs);
+    const before = this.desired;
     if (this.options.provider) await (this.acting() ? this.reconcile(decision.desired) : this.follow());
+    if (this.desired !== before) this.lastChangeAtMs = nowMs; // starts the scale-in cooldown
 
     const report: TickReport = {
       nowMs,

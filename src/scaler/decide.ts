@@ -3,12 +3,23 @@
  * reads a clock or does I/O, and every answer carries the rule that won and a human reason.
  *
  * Model: the Kubernetes HPA replica calculator (desired = ceil(load / per-replica target)) with
- * its scale-down stabilization window (the highest recommendation of the window wins, so capacity
- * is released only when every recent recommendation allows it), plus a predictive term in the
- * manner of AWS predictive scaling and Crane/AHPA: desired = max(predictive, reactive), where
- * predictive sizes the fleet for the forecast's upper bound over [now, now + lead time + one
- * interval] and reactive for the load observed now, so a wrong forecast never leaves the fleet
- * smaller than a reactive autoscaler would.
+ * its scale-down stabilization window, plus a predictive term in the manner of AWS predictive
+ * scaling and Crane/AHPA: desired = max(predictive, reactive), so a wrong forecast never leaves
+ * the fleet smaller than a reactive autoscaler would.
+ *
+ * The two terms look in opposite directions, and each is held back from scaling in its own way:
+ * - reactive sizes the fleet for the load observed in the last interval. Observed load is noisy
+ *   and backward-looking, so its recommendations pass the HPA stabilization window: capacity is
+ *   released only when every reactive recommendation of the window allows it.
+ * - predictive sizes the fleet for the forecast's upper bound. Capacity asked for now is ready
+ *   only after the lead time, so a scale-out aims at the bound for the interval in which it
+ *   arrives ([now + lead, now + lead + one interval]), while a scale-in is allowed only down to
+ *   what the bound needs over the whole of [now, now + lead + one interval]: a backend released
+ *   now could not come back before then. The forecast already looks ahead over that window, so
+ *   it needs no backward stabilization window of its own.
+ * - after any change of the desired count, no scale-in for a cooldown (default: the lead time,
+ *   so capacity asked for is not released before it could even be ready); scale-out is never
+ *   held back by the cooldown (AWS target tracking behaves the same way).
  */
 
 export type ScalingMode = 'predictive' | 'reactive';
@@ -20,6 +31,7 @@ export type DecisionReason =
   | 'min-capacity'
   | 'scale-in'
   | 'scale-in-stabilizing'
+  | 'scale-in-cooldown'
   | 'scheduled'
   | 'scale-out-limited'
   | 'hold';
@@ -32,8 +44,10 @@ export interface ScalingPolicy {
   targetUtilization: number;
   minBackends: number;
   maxBackends: number;
-  /** Scale-in waits until every recommendation of this window allows it (HPA default 5 min). */
+  /** Scale-in waits until every reactive recommendation of this window allows it (HPA default 5 min). */
   scaleInStabilizationMs: number;
+  /** No scale-in within this long after the desired count last changed; default: the lead time. */
+  scaleInCooldownMs?: number | undefined;
   /**
    * Scale-out step limit per decision, the HPA's default scale-up policy: at most
    * max(backends, ceil(current × percent / 100)) added at once. Omitted: no limit.
@@ -53,12 +67,19 @@ export interface DecideInput {
   observedRps: number;
   /** Upper bound of the forecast over [now, now + lead + interval] in rps; null without a forecast. */
   forecastUpperRps: number | null;
+  /**
+   * Upper bound of the forecast for the interval in which capacity asked for now arrives
+   * ([now + lead, now + lead + interval]), rps; the scale-out target. Default: forecastUpperRps.
+   */
+  forecastArrivalUpperRps?: number | null | undefined;
   /** Lead time the forecast looks ahead, ms (for the reason text only). */
   leadTimeMs: number;
   /** The fleet size currently asked for. */
   current: number;
-  /** Earlier recommendations (any order); those older than the stabilization window are ignored. */
+  /** Earlier reactive recommendations (any order); those older than the stabilization window are ignored. */
   recent: readonly Recommendation[];
+  /** When the desired count last changed, ms; null or omitted: never (no cooldown). */
+  lastChangeAtMs?: number | null | undefined;
   /** A scheduled floor for a known event (schedule.ts), or null. */
   scheduled?: { minBackends: number; window: string } | null;
 }
@@ -67,9 +88,13 @@ export interface Decision {
   atMs: number;
   /** Fleet size to ask for, within [minBackends, maxBackends]. */
   desired: number;
-  /** This tick's recommendation before stabilization; the caller keeps it in `recent`. */
+  /**
+   * This tick's reactive recommendation (observed load and schedule, clamped to [min, max])
+   * before stabilization; the caller keeps it in `recent`.
+   */
   recommendation: number;
   reactive: number;
+  /** Backends the forecast needs over [now, now + lead + interval]; null without a forecast. */
   predictive: number | null;
   reason: DecisionReason;
   detail: string;
@@ -88,56 +113,78 @@ export function backendsFor(rps: number, policy: Pick<ScalingPolicy, 'capacityPe
 /** Decide the desired fleet size for this tick. Pure; O(recent.length). */
 export function decide(input: DecideInput): Decision {
   const { policy, nowMs, current } = input;
-  const perBackend = policy.capacityPerBackendRps * policy.targetUtilization;
   const reactive = backendsFor(input.observedRps, policy);
-  const predictive = policy.mode === 'predictive' && input.forecastUpperRps !== null ? backendsFor(input.forecastUpperRps, policy) : null;
+  const forecasting = policy.mode === 'predictive' && input.forecastUpperRps !== null;
+  const predictive = forecasting ? backendsFor(input.forecastUpperRps as number, policy) : null;
+  const arrival = forecasting ? Math.min(predictive as number, backendsFor(input.forecastArrivalUpperRps ?? (input.forecastUpperRps as number), policy)) : 0;
   const scheduledMin = input.scheduled?.minBackends ?? 0;
-  const raw = Math.max(reactive, predictive ?? 0);
-  const recommendation = clamp(Math.max(raw, scheduledMin), policy.minBackends, policy.maxBackends);
-
+  const recommendation = clamp(Math.max(reactive, scheduledMin), policy.minBackends, policy.maxBackends);
+  // scale-out aims at what is needed when new capacity arrives
+  const target = clamp(Math.max(reactive, arrival, scheduledMin), policy.minBackends, policy.maxBackends);
   let windowMax = recommendation;
   for (const r of input.recent) {
     if (r.atMs > nowMs - policy.scaleInStabilizationMs && r.atMs <= nowMs && r.desired > windowMax) windowMax = r.desired;
   }
-  const unlimited = recommendation >= current ? recommendation : Math.min(current, windowMax);
+  // scale-in never goes below what the window of observed load or the forecast up to arrival needs
+  const keep = Math.max(target, windowMax, clamp(predictive ?? 0, policy.minBackends, policy.maxBackends));
+  const cooldownMs = policy.scaleInCooldownMs ?? input.leadTimeMs;
+  const cooling = input.lastChangeAtMs != null && nowMs - input.lastChangeAtMs < cooldownMs;
+  const base = { atMs: nowMs, recommendation, reactive, predictive };
+  const raw = Math.max(reactive, predictive ?? 0);
+
+  if (target > current) return scaleOut(input, { ...base, desired: target }, arrival, scheduledMin, raw);
+  if (keep < current && !cooling) {
+    return { ...base, desired: keep, reason: 'scale-in', detail: `observed load for ${seconds(policy.scaleInStabilizationMs)}s and the forecast to +${seconds(input.leadTimeMs)}s need ${keep}; releasing ${current - keep}` };
+  }
+  const held = { ...base, desired: current };
+  if (keep < current) {
+    return { ...held, reason: 'scale-in-cooldown', detail: `now needs ${keep}, but the desired count changed ${seconds(nowMs - (input.lastChangeAtMs as number))}s ago (cooldown ${seconds(cooldownMs)}s)` };
+  }
+  if (target < current && windowMax > Math.max(target, predictive ?? 0)) {
+    return { ...held, reason: 'scale-in-stabilizing', detail: `now needs ${target}, but observed load needed ${windowMax} within the last ${seconds(policy.scaleInStabilizationMs)}s` };
+  }
+  const bound = boundReason(input, raw, scheduledMin, recommendation);
+  if (bound !== null && target === current) return { ...held, ...bound };
+  const each = `${round1(policy.capacityPerBackendRps * policy.targetUtilization)} rps each`;
+  const upper = input.forecastUpperRps === null ? 'n/a' : rate(input.forecastUpperRps);
+  return { ...held, reason: 'hold', detail: `${current} backends fit: observed ${rate(input.observedRps)}, forecast upper to +${seconds(input.leadTimeMs)}s ${upper} at ${each}` };
+}
+
+/** A scale-out to `d.desired`, limited by the step limit, with the rule that asked for it. */
+function scaleOut(input: DecideInput, d: Omit<Decision, 'reason' | 'detail'>, arrival: number, scheduledMin: number, raw: number): Decision {
+  const { policy, current } = input;
   const limit = policy.scaleOutLimit;
   const cap = limit === undefined ? Number.POSITIVE_INFINITY : current + Math.max(limit.backends, Math.ceil((current * limit.percent) / 100));
-  const desired = Math.min(unlimited, cap);
-  const base = { atMs: nowMs, desired, recommendation, reactive, predictive };
-  if (desired < unlimited) {
-    return { ...base, reason: 'scale-out-limited', detail: `wants ${unlimited}; adding at most ${cap - current} at once (scale-out limit ${limit?.percent}% or ${limit?.backends} backends)` };
+  if (d.desired > cap) {
+    return { ...d, desired: cap, reason: 'scale-out-limited', detail: `wants ${d.desired}; adding at most ${cap - current} at once (scale-out limit ${limit?.percent}% or ${limit?.backends} backends)` };
   }
-  const rate = (rps: number) => `${round1(rps)} rps`;
-  const each = `${round1(perBackend)} rps each`;
+  const bound = boundReason(input, raw, scheduledMin, d.desired);
+  if (bound !== null) return { ...d, ...bound };
+  const each = `${round1(policy.capacityPerBackendRps * policy.targetUtilization)} rps each`;
+  if (arrival > d.reactive) {
+    const upper = input.forecastArrivalUpperRps ?? input.forecastUpperRps ?? 0;
+    return { ...d, reason: 'forecast-scale-out', detail: `forecast upper ${rate(upper)} at +${seconds(input.leadTimeMs)}s needs ${arrival} at ${each} (observed ${rate(input.observedRps)} needs ${d.reactive})` };
+  }
+  return { ...d, reason: 'reactive-scale-out', detail: `observed ${rate(input.observedRps)} needs ${d.reactive} at ${each}` };
+}
 
-  // a bound that set the size (schedule, max, min) wins the explanation over the load rules
-  const byschedule = scheduledMin > raw && recommendation === Math.min(scheduledMin, policy.maxBackends) && scheduledMin > policy.minBackends;
-  const bound: Pick<Decision, 'reason' | 'detail'> | null = byschedule
-    ? { reason: 'scheduled', detail: `schedule "${input.scheduled?.window}" keeps at least ${scheduledMin} (load needs ${raw})` }
-    : raw > policy.maxBackends
-      ? { reason: 'max-capacity', detail: `load needs ${raw} but maxBackends is ${policy.maxBackends}` }
-      : raw < policy.minBackends
-        ? { reason: 'min-capacity', detail: `load needs ${raw}; keeping minBackends ${policy.minBackends}` }
-        : null;
-  if (desired > current) {
-    if (bound !== null) return { ...base, ...bound };
-    if (predictive !== null && predictive > reactive) {
-      return {
-        ...base,
-        reason: 'forecast-scale-out',
-        detail: `forecast upper ${rate(input.forecastUpperRps ?? 0)} within +${Math.round(input.leadTimeMs / 1000)}s needs ${predictive} at ${each} (observed ${rate(input.observedRps)} needs ${reactive})`,
-      };
-    }
-    return { ...base, reason: 'reactive-scale-out', detail: `observed ${rate(input.observedRps)} needs ${reactive} at ${each}` };
+/** A bound that set the size (schedule, max, min) wins the explanation over the load rules. */
+function boundReason(input: DecideInput, raw: number, scheduledMin: number, size: number): Pick<Decision, 'reason' | 'detail'> | null {
+  const { policy } = input;
+  if (scheduledMin > raw && size === Math.min(scheduledMin, policy.maxBackends) && scheduledMin > policy.minBackends) {
+    return { reason: 'scheduled', detail: `schedule "${input.scheduled?.window}" keeps at least ${scheduledMin} (load needs ${raw})` };
   }
-  if (desired < current) {
-    return { ...base, reason: 'scale-in', detail: `every recommendation for ${Math.round(policy.scaleInStabilizationMs / 1000)}s was <= ${desired}; releasing ${current - desired}` };
-  }
-  if (recommendation < current) {
-    return { ...base, reason: 'scale-in-stabilizing', detail: `now needs ${recommendation}, but ${windowMax} was needed within the last ${Math.round(policy.scaleInStabilizationMs / 1000)}s` };
-  }
-  if (bound !== null) return { ...base, ...bound };
-  return { ...base, reason: 'hold', detail: `${current} backends fit: observed ${rate(input.observedRps)}, forecast upper ${input.forecastUpperRps === null ? 'n/a' : rate(input.forecastUpperRps)} at ${each}` };
+  if (raw > policy.maxBackends) return { reason: 'max-capacity', detail: `load needs ${raw} but maxBackends is ${policy.maxBackends}` };
+  if (raw < policy.minBackends) return { reason: 'min-capacity', detail: `load needs ${raw}; keeping minBackends ${policy.minBackends}` };
+  return null;
+}
+
+function rate(rps: number): string {
+  return `${round1(rps)} rps`;
+}
+
+function seconds(ms: number): number {
+  return Math.round(ms / 1000);
 }
 
 function clamp(n: number, min: number, max: number): number {

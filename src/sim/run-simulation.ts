@@ -15,6 +15,8 @@ export interface SimulationOptions {
   minBackends: number;
   maxBackends: number;
   scaleInStabilizationMs: number;
+  /** No scale-in this long after a change; undefined: the lead time. */
+  scaleInCooldownMs?: number | undefined;
   /** Scale-out step limit, as in serve. */
   scaleOutLimit?: { percent: number; backends: number };
   /** Evaluated days at the end of the trace; everything before is history. */
@@ -60,6 +62,7 @@ export function runSimulation(trace: Trace, o: SimulationOptions, policies: read
     minBackends: o.minBackends,
     maxBackends: o.maxBackends,
     scaleInStabilizationMs: o.scaleInStabilizationMs,
+    scaleInCooldownMs: o.scaleInCooldownMs,
     scaleOutLimit: o.scaleOutLimit,
   };
   const common = { demand: trace.requests, intervalMs: trace.intervalMs, evalFrom, leadTimeMs: o.leadTimeMs, policy, tolerance: 0.1 };

@@ -51,8 +51,8 @@ export interface SimResult {
  * the lead time to become ready and leave at once on scale-in (the drain is assumed short next
  * to the interval). Policies:
  * - predictive: the service's own `decide()` with the forecast upper bound over
- *   [now, now + lead + one interval], the observed load of the last interval, and the
- *   stabilization window;
+ *   [now, now + lead + one interval] and at now + lead, the observed load of the last interval,
+ *   the stabilization window and the scale-in cooldown;
  * - reactive: HPA-like target tracking on the last interval's load with `tolerance` and the
  *   same scale-down stabilization window (Kubernetes HPA defaults: 10%, 5 minutes);
  * - oracle: perfect foresight, asks at t for the most the demand needs over [t, t + lead].
@@ -72,6 +72,7 @@ export function simulate(name: SimPolicyName, o: SimOptions): SimResult {
   const recent: Recommendation[] = [];
   const steps: SimStep[] = [];
   let actions = 0;
+  let lastChangeAtMs: number | null = null;
   let underSteps = 0;
   let over = 0;
   let total = 0;
@@ -100,13 +101,18 @@ export function simulate(name: SimPolicyName, o: SimOptions): SimResult {
     } else {
       const f = (o.forecaster as SimForecaster).forecast(history, t);
       forecastUpperRps = maxOfFirst(f.upper, leadSteps + 1) / intervalSeconds;
-      const d = decide({ nowMs, policy: { ...o.policy, mode: 'predictive' }, observedRps: observed, forecastUpperRps, leadTimeMs: o.leadTimeMs, current: desired, recent });
+      const forecastArrivalUpperRps = (f.upper[Math.min(leadSteps + 1, f.upper.length) - 1] ?? 0) / intervalSeconds;
+      const policy = { ...o.policy, mode: 'predictive' as const };
+      const d = decide({ nowMs, policy, observedRps: observed, forecastUpperRps, forecastArrivalUpperRps, leadTimeMs: o.leadTimeMs, current: desired, recent, lastChangeAtMs });
       next = d.desired;
       recent.push({ atMs: nowMs, desired: d.recommendation });
     }
     while (recent.length > 0 && (recent[0] as Recommendation).atMs <= nowMs - o.policy.scaleInStabilizationMs) recent.shift();
 
-    if (next !== desired) actions++;
+    if (next !== desired) {
+      actions++;
+      lastChangeAtMs = nowMs;
+    }
     if (next > desired) {
       for (let i = desired; i < next; i++) pending.push(t + leadSteps);
       if (leadSteps === 0) {

@@ -110,6 +110,8 @@ describe('leader election in the service', () => {
       expect((await leaderOf(follower)).isLeader).toBe(false);
       // both see and admit the whole fleet
       await until('follower ready', () => follower.upstream.readyCount() === 3, 15_000);
+      // the leader's first tick (no load yet) may have scaled in: wait until those victims are gone
+      await until('startup scale-in settled', async () => (await fleet.ids()).length === 3 && leader.upstream.readyCount() === 3 && follower.upstream.readyCount() === 3, 15_000);
       const watched = follower.upstream.status().map((b) => b.id);
       const since = Date.now();
       stopLoad();

@@ -7,16 +7,15 @@
  * scaling and Crane/AHPA: desired = max(predictive, reactive), so a wrong forecast never leaves
  * the fleet smaller than a reactive autoscaler would.
  *
- * The two terms look in opposite directions, and each is held back from scaling in its own way:
- * - reactive sizes the fleet for the load observed in the last interval. Observed load is noisy
- *   and backward-looking, so its recommendations pass the HPA stabilization window: capacity is
- *   released only when every reactive recommendation of the window allows it.
- * - predictive sizes the fleet for the forecast's upper bound. Capacity asked for now is ready
- *   only after the lead time, so a scale-out aims at the bound for the interval in which it
- *   arrives ([now + lead, now + lead + one interval]), while a scale-in is allowed only down to
- *   what the bound needs over the whole of [now, now + lead + one interval]: a backend released
- *   now could not come back before then. The forecast already looks ahead over that window, so
- *   it needs no backward stabilization window of its own.
+ * Timing:
+ * - reactive sizes the fleet for the load observed in the last interval; predictive for the
+ *   forecast's upper bound. Capacity asked for now is ready only after the lead time, so a
+ *   scale-out aims at the bound for the interval in which it arrives ([now + lead, now + lead +
+ *   one interval]), while a scale-in is allowed only down to what the bound needs over the whole
+ *   of [now, now + lead + one interval]: a backend released now could not come back before then.
+ * - scale-in also waits for the HPA stabilization window: every recommendation of the window
+ *   (observed load and forecast alike) must allow it, so a forecast that flickers up and down
+ *   does not churn the fleet.
  * - after any change of the desired count, no scale-in for a cooldown (default: the lead time,
  *   so capacity asked for is not released before it could even be ready); scale-out is never
  *   held back by the cooldown (AWS target tracking behaves the same way).
@@ -44,7 +43,7 @@ export interface ScalingPolicy {
   targetUtilization: number;
   minBackends: number;
   maxBackends: number;
-  /** Scale-in waits until every reactive recommendation of this window allows it (HPA default 5 min). */
+  /** Scale-in waits until every recommendation of this window allows it (HPA default 5 min). */
   scaleInStabilizationMs: number;
   /** No scale-in within this long after the desired count last changed; default: the lead time. */
   scaleInCooldownMs?: number | undefined;
@@ -76,7 +75,7 @@ export interface DecideInput {
   leadTimeMs: number;
   /** The fleet size currently asked for. */
   current: number;
-  /** Earlier reactive recommendations (any order); those older than the stabilization window are ignored. */
+  /** Earlier recommendations (any order); those older than the stabilization window are ignored. */
   recent: readonly Recommendation[];
   /** When the desired count last changed, ms; null or omitted: never (no cooldown). */
   lastChangeAtMs?: number | null | undefined;
@@ -89,8 +88,8 @@ export interface Decision {
   /** Fleet size to ask for, within [minBackends, maxBackends]. */
   desired: number;
   /**
-   * This tick's reactive recommendation (observed load and schedule, clamped to [min, max])
-   * before stabilization; the caller keeps it in `recent`.
+   * This tick's recommendation (observed load, forecast over the lead window and schedule,
+   * clamped to [min, max]) before stabilization; the caller keeps it in `recent`.
    */
   recommendation: number;
   reactive: number;
@@ -118,15 +117,15 @@ export function decide(input: DecideInput): Decision {
   const predictive = forecasting ? backendsFor(input.forecastUpperRps as number, policy) : null;
   const arrival = forecasting ? Math.min(predictive as number, backendsFor(input.forecastArrivalUpperRps ?? (input.forecastUpperRps as number), policy)) : 0;
   const scheduledMin = input.scheduled?.minBackends ?? 0;
-  const recommendation = clamp(Math.max(reactive, scheduledMin), policy.minBackends, policy.maxBackends);
+  const recommendation = clamp(Math.max(reactive, predictive ?? 0, scheduledMin), policy.minBackends, policy.maxBackends);
   // scale-out aims at what is needed when new capacity arrives
   const target = clamp(Math.max(reactive, arrival, scheduledMin), policy.minBackends, policy.maxBackends);
   let windowMax = recommendation;
   for (const r of input.recent) {
     if (r.atMs > nowMs - policy.scaleInStabilizationMs && r.atMs <= nowMs && r.desired > windowMax) windowMax = r.desired;
   }
-  // scale-in never goes below what the window of observed load or the forecast up to arrival needs
-  const keep = Math.max(target, windowMax, clamp(predictive ?? 0, policy.minBackends, policy.maxBackends));
+  // scale-in never goes below what the window's recommendations (observed load, forecast to arrival) need
+  const keep = Math.max(target, windowMax);
   const cooldownMs = policy.scaleInCooldownMs ?? input.leadTimeMs;
   const cooling = input.lastChangeAtMs != null && nowMs - input.lastChangeAtMs < cooldownMs;
   const base = { atMs: nowMs, recommendation, reactive, predictive };
@@ -134,14 +133,14 @@ export function decide(input: DecideInput): Decision {
 
   if (target > current) return scaleOut(input, { ...base, desired: target }, arrival, scheduledMin, raw);
   if (keep < current && !cooling) {
-    return { ...base, desired: keep, reason: 'scale-in', detail: `observed load for ${seconds(policy.scaleInStabilizationMs)}s and the forecast to +${seconds(input.leadTimeMs)}s need ${keep}; releasing ${current - keep}` };
+    return { ...base, desired: keep, reason: 'scale-in', detail: `every recommendation for ${seconds(policy.scaleInStabilizationMs)}s (observed load, forecast to +${seconds(input.leadTimeMs)}s) was <= ${keep}; releasing ${current - keep}` };
   }
   const held = { ...base, desired: current };
   if (keep < current) {
     return { ...held, reason: 'scale-in-cooldown', detail: `now needs ${keep}, but the desired count changed ${seconds(nowMs - (input.lastChangeAtMs as number))}s ago (cooldown ${seconds(cooldownMs)}s)` };
   }
-  if (target < current && windowMax > Math.max(target, predictive ?? 0)) {
-    return { ...held, reason: 'scale-in-stabilizing', detail: `now needs ${target}, but observed load needed ${windowMax} within the last ${seconds(policy.scaleInStabilizationMs)}s` };
+  if (target < current && windowMax > recommendation) {
+    return { ...held, reason: 'scale-in-stabilizing', detail: `now needs ${recommendation}, but ${windowMax} was needed within the last ${seconds(policy.scaleInStabilizationMs)}s` };
   }
   const bound = boundReason(input, raw, scheduledMin, recommendation);
   if (bound !== null && target === current) return { ...held, ...bound };

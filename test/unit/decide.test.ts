@@ -48,7 +48,7 @@ describe('decide()', () => {
     ['scales out only for the bound where new capacity arrives', { observedRps: 150, forecastUpperRps: 390, forecastArrivalUpperRps: 230 }, 3, 'forecast-scale-out'],
     ['keeps capacity the window still needs though arrival needs less', { observedRps: 150, forecastUpperRps: 390, forecastArrivalUpperRps: 230, current: 5 }, 5, 'hold'],
     ['scales in to what the forecast window needs', { observedRps: 50, forecastUpperRps: 230, forecastArrivalUpperRps: 100, current: 6 }, 3, 'scale-in'],
-    ['forecast-driven recommendations do not hold a scale-in', { observedRps: 50, forecastUpperRps: 100, current: 4, recent: [{ atMs: 900_000, desired: 1 }] }, 2, 'scale-in'],
+    ['a forecast-driven recommendation of the window holds a scale-in', { observedRps: 50, forecastUpperRps: 100, current: 4, recent: [{ atMs: 900_000, desired: 3 }] }, 3, 'scale-in'],
     ['no scale-in within the cooldown after a change', { observedRps: 50, current: 4, lastChangeAtMs: 900_000 }, 4, 'scale-in-cooldown'],
     ['the cooldown defaults to the lead time', { observedRps: 50, current: 4, lastChangeAtMs: 1_000_000 - 300_000 }, 1, 'scale-in'],
     ['a configured cooldown overrides the lead time', { policy: { ...policy, scaleInCooldownMs: 60_000 }, observedRps: 50, current: 4, lastChangeAtMs: 930_000 }, 1, 'scale-in'],

@@ -7,19 +7,23 @@
  *   - half-way between kills an extra backend is added through the admin API (POST /v1/backends)
  *     or drained away again (DELETE /v1/backends/:id), alternately.
  * Every 10 s it samples prescale's resident memory and heap from its own /metrics
- * (prescale_process_resident_memory_bytes, prescale_process_nodejs_heap_size_used_bytes).
+ * (prescale_process_resident_memory_bytes, prescale_process_nodejs_heap_size_used_bytes) and the
+ * machine's load average (os.loadavg: the machine may be shared). Backend churn is also counted
+ * from prescale's own log (instances requested / running / stopped, health-check transitions).
  *
  *   npm run soak [-- --minutes 10] [--rps 200] [--kill-every 60] [--out bench/results/soak.json]
  *
  * Prints RSS start (after a warm-up of min(60 s, a quarter of the run))/end/growth, requests sent,
- * errors (non-2xx answers) and lost (no answer), and writes the same as JSON. Linux only for the
- * kills (backend pids from /proc/<pid>/task/<pid>/children).
+ * errors (non-2xx answers) and lost (no answer), and writes the same as JSON with the command, the
+ * commit and the load average; scripts/reliability-report.ts renders that file as the "Soak"
+ * section of docs/RELIABILITY.md. Linux only for the kills (backend pids from
+ * /proc/<pid>/task/<pid>/children).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { linearRegression } from 'simple-statistics';
@@ -64,6 +68,8 @@ process.once('SIGINT', () => child.kill('SIGKILL'));
 process.once('exit', () => child.kill('SIGKILL'));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round = (v: number) => Math.round(v * 10) / 10;
+const loadAtStart = loadavg().map(round);
 async function getText(url: string): Promise<string> {
   const res = await request(url, { headersTimeout: 10_000 });
   return res.body.text();
@@ -123,7 +129,7 @@ async function load(): Promise<void> {
   }
 }
 
-const samples: Array<{ tSeconds: number; rssMb: number; heapUsedMb: number; ready: number; desired: number; inFlight: number }> = [];
+const samples: Array<{ tSeconds: number; rssMb: number; heapUsedMb: number; ready: number; desired: number; inFlight: number; load1m: number }> = [];
 async function sample(): Promise<void> {
   const text = await getText(`${admin}/metrics`);
   const metric = (name: string) => Number(new RegExp(`^${name} ([0-9.e+]+)`, 'm').exec(text)?.[1] ?? NaN);
@@ -135,6 +141,7 @@ async function sample(): Promise<void> {
     ready: s.readyBackends,
     desired: s.desiredBackends,
     inFlight: counts.inFlight,
+    load1m: round(loadavg()[0] ?? NaN),
   });
 }
 
@@ -189,15 +196,20 @@ const warmupSeconds = Math.min(60, (minutes * 60) / 4);
 const rss = samples.filter((s) => s.tSeconds >= warmupSeconds).map((s) => s.rssMb);
 const secondHalf = samples.filter((s) => s.tSeconds >= (minutes * 60) / 2);
 const slope = secondHalf.length >= 2 ? linearRegression(secondHalf.map((s) => [s.tSeconds / 60, s.rssMb])).m : NaN;
-const round = (v: number) => Math.round(v * 10) / 10;
+const loads = samples.map((s) => s.load1m);
 const result = {
   generated: new Date().toISOString(),
+  command: `npm run soak${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+  commit: gitCommit(),
+  node: process.version,
+  cpus: availableParallelism(),
+  loadAverage: { atStart: loadAtStart, atEnd: loadavg().map(round), max1m: round(Math.max(...loads)), mean1m: round(loads.reduce((a, b) => a + b, 0) / loads.length) },
   minutes,
   rps,
   killEverySeconds: killEveryMs / 1000,
   requests: { sent: counts.sent, ok: counts.ok, errors: counts.errors, lost: counts.lost, stillInFlight: counts.inFlight, notSentInFlightCap: counts.skippedInFlightCap, statuses },
   latencyMs: { p50: pct(0.5), p99: pct(0.99), max: round(sorted[sorted.length - 1] ?? NaN) },
-  churn,
+  churn: { ...churn, events: churnEvents(log) },
   rssMb: { atLaunch: round(samples[0]?.rssMb ?? NaN), warmupSeconds, start: round(rss[0] ?? NaN), end: round(rss[rss.length - 1] ?? NaN), max: round(Math.max(...rss)), growth: round((rss[rss.length - 1] ?? NaN) - (rss[0] ?? NaN)), secondHalfSlopeMbPerMinute: round(slope) },
   heapUsedMb: { start: round(samples[0]?.heapUsedMb ?? NaN), end: round(samples[samples.length - 1]?.heapUsedMb ?? NaN) },
   prescaleExitCode: exitCode,
@@ -212,6 +224,31 @@ process.stdout.write([
   `soak: ${minutes} min at ${rps} req/s, a backend SIGKILLed every ${killEveryMs / 1000} s (${churn.kills} kills), admin add/remove ${churn.adminAdds}/${churn.adminRemoves} (${churn.adminFailures} failed)`,
   `requests: ${counts.sent} sent, ${counts.ok} ok, ${counts.errors} errors ${JSON.stringify(statuses)}, ${counts.lost} lost; latency p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms`,
   `RSS: start ${result.rssMb.start} MB (after ${warmupSeconds} s warm-up; ${result.rssMb.atLaunch} MB at launch), end ${result.rssMb.end} MB, growth ${result.rssMb.growth} MB (max ${result.rssMb.max} MB; second-half slope ${result.rssMb.secondHalfSlopeMbPerMinute} MB/min); heap used ${result.heapUsedMb.start} → ${result.heapUsedMb.end} MB`,
+  `backend churn seen in prescale's log: ${JSON.stringify(result.churn.events)}`,
+  `load average (1 min) on this ${result.cpus}-CPU machine: ${result.loadAverage.atStart[0]} at start, mean ${result.loadAverage.mean1m}, max ${result.loadAverage.max1m}, ${result.loadAverage.atEnd[0]} at end`,
   `prescale exit code ${exitCode}; ${result.warningsLogged} warnings logged; written to ${values.out}`,
   '',
 ].join('\n'));
+
+/** Short commit id, marked when tracked files have changes (read-only git commands). */
+function gitCommit(): string {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim() || 'unknown';
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' }).stdout.trim() !== '';
+  return dirty ? `${head} with uncommitted changes` : head;
+}
+
+/** Backend churn as prescale logged it: how many lines of each fleet or health message (pino NDJSON). */
+function churnEvents(text: string): Record<string, number> {
+  const kinds = ['instance requested', 'instance running', 'instance stopped', 'stopping instance', 'backend failed health checks', 'backend passed health checks'];
+  const events: Record<string, number> = Object.fromEntries(kinds.map((k) => [k, 0]));
+  for (const line of text.split('\n')) {
+    let msg: string | undefined;
+    try {
+      msg = line.startsWith('{') ? (JSON.parse(line) as { msg?: string }).msg : undefined;
+    } catch {
+      continue; // not a log line (a torn last line at exit)
+    }
+    if (msg !== undefined && msg in events) events[msg] = (events[msg] ?? 0) + 1;
+  }
+  return events;
+}

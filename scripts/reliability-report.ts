@@ -7,6 +7,9 @@
  *    where each `recordScenario()` call writes one `<id>.json` row (test/helpers/reliability.ts).
  * 3. Renders the rows as one markdown table per group (faults, hostile input, state and shutdown,
  *    security, then any other group), with the date, the commit and the test run's outcome.
+ * 4. Appends the sections that are not test rows (reliability-sections.ts): "Soak" from the last
+ *    `npm run soak` result (bench/results/soak.json) and "Dependency audit" from running
+ *    `npm audit --omit=dev` now (skip it with `--no-audit`: the section then says it was skipped).
  *
  * Exits 1 when a test failed (the document is still written, and says which failed), 2 when no
  * row was recorded.
@@ -17,9 +20,11 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ScenarioRow } from '../test/helpers/reliability.js';
+import { renderAudit, renderSoak } from './reliability-sections.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = join(ROOT, 'docs', 'RELIABILITY.md');
+const SOAK_RESULT = join(ROOT, 'bench', 'results', 'soak.json');
 const GROUP_ORDER = ['faults', 'hostile input', 'state and shutdown', 'security'];
 
 /** Test files (relative to the repo root, sorted) whose source imports the reliability helper. */
@@ -83,8 +88,8 @@ function cell(text: string | number): string {
   return String(text).replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
 }
 
-/** The markdown document: intro, run facts, one table per group. */
-export function renderReport(rows: readonly ScenarioRow[], facts: { date: string; commit: string; files: readonly string[]; outcome: RunOutcome }): string {
+/** The markdown document: intro, run facts, one table per group, then `sections` (lines each). */
+export function renderReport(rows: readonly ScenarioRow[], facts: { date: string; commit: string; files: readonly string[]; outcome: RunOutcome }, sections: readonly (readonly string[])[] = []): string {
   const groups = [...new Set(rows.map((r) => r.group))].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   const { outcome } = facts;
   const lines = [
@@ -99,7 +104,8 @@ export function renderReport(rows: readonly ScenarioRow[], facts: { date: string
     'are from one run on the machine that generated this file.',
     '',
     'Regenerate with `npm run reliability` (scripts/reliability-report.ts): it runs every test file',
-    'that imports the helper and rewrites this file. Do not edit it by hand.',
+    'that imports the helper and rewrites this file, keeping the last soak (`npm run soak` writes',
+    'bench/results/soak.json) and running the dependency audit again. Do not edit it by hand.',
     '',
     `- Generated: ${facts.date}`,
     `- Commit: ${facts.commit}`,
@@ -115,6 +121,7 @@ export function renderReport(rows: readonly ScenarioRow[], facts: { date: string
     for (const r of inGroup) lines.push(`| ${cell(capitalize(r.scenario))} | ${cell(r.load)} | ${cell(r.faults)} | ${r.sent} | ${r.failed} | ${r.lost} | ${cell(r.expectation)} |`);
     lines.push('');
   }
+  for (const section of sections) lines.push(...section);
   return lines.join('\n');
 }
 
@@ -153,7 +160,9 @@ async function main(): Promise<void> {
       return;
     }
     const date = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    writeFileSync(OUT, renderReport(rows, { date, commit: commitId(), files, outcome }));
+    const audit = process.argv.includes('--no-audit') ? ['## Dependency audit', '', 'Skipped (`npm run reliability -- --no-audit`).', ''] : renderAudit(ROOT);
+    const soak = renderSoak(SOAK_RESULT, relative(ROOT, SOAK_RESULT));
+    writeFileSync(OUT, renderReport(rows, { date, commit: commitId(), files, outcome }, [soak, audit]));
     process.stdout.write(`${relative(ROOT, OUT)}: ${rows.length} scenarios in ${new Set(rows.map((r) => r.group)).size} groups; tests ${outcome.passed} passed, ${outcome.failed.length} failed\n`);
     if (outcome.failed.length > 0 || outcome.status !== 0) process.exitCode = 1;
   } finally {

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { assertAdminBindSafe, createAdminApp, listenAdmin } from './admin/admin-server.js';
 import type { Config } from './config/schema.js';
 import { ServiceForecaster } from './forecast/service-forecaster.js';
@@ -22,16 +22,10 @@ import { TrafficSeries } from './series/traffic-series.js';
 import { PrometheusSeries } from './series/prometheus-source.js';
 import { withCallTiming } from './scaler/providers/retrying.js';
 import { createDashboard } from './web/dashboard.js';
+import { createLogger } from './runtime/logger.js';
 
 /** Recent decisions kept for GET /v1/decisions. */
 const DECISIONS_KEPT = 360;
-
-/**
- * Log fields censored whatever logs them (pino `redact`, fast-redact paths): credentials one or
- * two levels down (a config slice, an options object) and HTTP auth headers. No log line carries
- * them today (test/integration/secrets.test.ts); this keeps a future one from leaking them.
- */
-export const REDACTED_LOG_PATHS = ['token', 'secret', '*.token', '*.secret', '*.*.token', '*.*.secret', '*.secretAccessKey', '*.sessionToken', '*.*.secretAccessKey', '*.*.sessionToken', '*.authorization', '*.headers.authorization', '*.headers.cookie'];
 
 export interface AppOptions {
   logger?: Logger;
@@ -65,7 +59,7 @@ export interface App {
  * balancer. Returns once the proxy and admin ports listen and the control loop runs.
  */
 export async function startApp(config: Readonly<Config>, options: AppOptions = {}): Promise<App> {
-  const logger = options.logger ?? pino({ level: config.log.level, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } });
+  const logger = options.logger ?? createLogger(config.log.level);
   assertAdminBindSafe(config.admin.host, config.admin.token);
   const series = new TrafficSeries({ intervalMs: config.series.intervalMs, capacity: config.series.capacity });
   const nowBoundary = Math.floor(Date.now() / config.series.intervalMs) * config.series.intervalMs;

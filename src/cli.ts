@@ -267,11 +267,19 @@ export async function main(argv: string[]): Promise<void> {
 
   program
     .command('rollback')
-    .description('make the previous stored model current again (swaps models/current and models/previous)')
+    .description('make the previous stored model current again (swaps models/current and models/previous) after checking it loads; exit 2 and no change if not')
     .option('--models-dir <dir>', 'models directory', 'models')
-    .action(async (opts: { modelsDir: string }) => {
-      const { rollback } = await import('./forecast/store/pointers.js');
-      const result = await rollback(opts.modelsDir);
+    .option('--interval <duration>', 'also check the model was trained at this interval: series.intervalMs of the config it will serve')
+    .action(async (opts: { modelsDir: string; interval?: string }) => {
+      const { rollback } = await import('./forecast/store/rollback.js');
+      let intervalSeconds: number | undefined;
+      if (opts.interval !== undefined) {
+        const { duration } = await import('./config/duration.js');
+        const parsed = duration.safeParse(opts.interval);
+        if (!parsed.success || parsed.data <= 0) throw new PrescaleError('PRESCALE_ERR_CONFIG', `--interval takes a duration like "1m", got "${opts.interval}"`);
+        intervalSeconds = parsed.data / 1000;
+      }
+      const result = await rollback(opts.modelsDir, intervalSeconds === undefined ? {} : { intervalSeconds });
       process.stdout.write(`current model: ${result.current}${result.previous === undefined ? '' : ` (was ${result.previous}, now previous)`}\n`);
     });
 

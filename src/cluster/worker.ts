@@ -1,8 +1,8 @@
-import { pino } from 'pino';
 import { PrescaleError } from '../errors.js';
 import type { ProxyObserver } from '../proxy/forward.js';
 import type { Pool } from '../proxy/pool.js';
 import { Metrics } from '../metrics/metrics.js';
+import { createLogger } from '../runtime/logger.js';
 import { buildDataPlane, listenDataPlane, type DataPlane } from './data-plane.js';
 import { isPrescaleMessage, type PrimaryMessage, type WorkerMessage } from './ipc-messages.js';
 import { applyMembers, waitForHealthyMembers } from './membership.js';
@@ -119,7 +119,7 @@ function failure(err: unknown): WorkerMessage {
 export async function runWorker(): Promise<void> {
   const start = await startMessage();
   const { config, index, flushMs } = start;
-  const logger = pino({ level: config.log.level }).child({ worker: index });
+  const logger = createLogger(config.log.level, undefined, { worker: index });
   const tally = new TrafficTally(config.series.intervalMs);
   const pools: Pool[] = [];
   const metrics = new Metrics(() => (pools.length === 1 ? (pools[0] as Pool).upstream.backends : pools.flatMap((p) => p.upstream.backends)));

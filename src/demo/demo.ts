@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
 import { startApp } from '../app.js';
+import { createLogger } from '../runtime/logger.js';
 import { validateConfig, formatProblems } from '../config/load.js';
 import { PrescaleError } from '../errors.js';
 import { backendsFor, type ScalingMode } from '../scaler/decide.js';
@@ -98,7 +98,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const perInterval = (count: number) => count / (intervalMs / 1000);
   const initial = Math.max(1, backendsFor(perInterval(load[0] ?? 0), config.scaler));
 
-  const app = await startApp(config, { logger: pino({ level: 'warn' }, pino.destination(2)), initialBackends: initial, autoTick: false });
+  const app = await startApp(config, { logger: createLogger('warn', 2), initialBackends: initial, autoTick: false });
   try {
     await app.loop.waitForReady(initial, 60_000);
     const startMs = Math.ceil((Date.now() + 200) / intervalMs) * intervalMs;

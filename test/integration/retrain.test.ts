@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRetrainer, decideSwap, type RetrainerOptions } from '../../src/forecast/retrain.js';
 import type { ModelMeta } from '../../src/forecast/store/meta.js';
 import { loadModel } from '../../src/forecast/store/model-store.js';
-import { readPointer, rollback } from '../../src/forecast/store/pointers.js';
+import { readPointer } from '../../src/forecast/store/pointers.js';
+import { rollback } from '../../src/forecast/store/rollback.js';
 import { TrafficLog } from '../../src/series/traffic-log.js';
 
 const intervalMs = 1_800_000; // 30 minutes, 48 per day

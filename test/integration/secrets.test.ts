@@ -3,17 +3,18 @@
  * stdout while it proxies, takes admin API calls (missing, wrong and right bearer token), and its
  * provider fails; then /metrics, /v1/status and /v1/decisions are scraped. Neither the output nor
  * those answers may contain the admin token, the webhook HMAC secret, a token in the webhook URL,
- * or the AWS credentials (from the environment).
+ * or the AWS credentials (from the environment). The same holds with `workers: 2`, where the
+ * cluster workers log and serve /metrics through the primary; every logger in src/ is built by
+ * the one redacting factory (src/runtime/logger.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
+import { join, relative } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDACTED_LOG_PATHS } from '../../src/app.js';
 import { validateConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { startAwsEndpoint } from '../helpers/aws-endpoint.js';
 import { recordScenario } from '../helpers/reliability.js';
 import { startServer } from '../helpers/servers.js';
@@ -97,12 +98,51 @@ function expectNoSecret(text: string): void {
   for (const secret of SECRETS) expect(text.includes(secret), `found ${secret.slice(0, 6)}…`).toBe(false);
 }
 
+/**
+ * `prescale serve` with `workers` worker processes, the webhook provider (HMAC secret from the
+ * environment, a token in its URL) and the admin token in the file: exercise() it, make the
+ * provider fail for 1.2 s, scrape /metrics, SIGTERM. Asserts exit 0, debug lines written, the
+ * provider failure logged and no secret anywhere; returns the requests sent and the output.
+ */
+async function webhookCase(name: string, workers: number): Promise<{ sent: number; output: string }> {
+  const backend = await startServer((req, res) => void req.resume().on('end', () => res.end('ok')));
+  closers.push(() => backend.close());
+  let failing = false;
+  const hook = await startServer((req, res) => {
+    req.resume().on('end', () => {
+      if (failing) return void res.writeHead(req.headers['x-prescale-signature'] ? 500 : 401).end(`upstream error; you sent ${JSON.stringify(req.headers)}`);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ instances: [{ id: 'w-1', url: backend.url, state: 'running' }], ok: true }));
+    });
+  });
+  closers.push(() => hook.close());
+  const app = await serve(name, [
+    `workers: ${workers}`,
+    'listen: { host: 127.0.0.1, port: 0 }',
+    `admin: { host: 127.0.0.1, port: 0, token: "${ADMIN_TOKEN}" }`,
+    'upstream: { healthCheck: { intervalMs: 50, rise: 1 } }',
+    'scaler: { policy: reactive, capacityPerBackendRps: 100, minBackends: 1, maxBackends: 3, leadTimeMs: 1s }',
+    `provider: { kind: webhook, url: "${hook.url}/hook?apiKey=${URL_TOKEN}", secret: "placeholder-secret-in-file-000", timeoutMs: 200, retry: { attempts: 2, baseDelayMs: 20, maxDelayMs: 100 } }`,
+  ], { PRESCALE_WEBHOOK_SECRET: WEBHOOK_SECRET });
+  const { sent, answers } = await exercise(app, backend.url);
+  failing = true; // the provider fails: errors are logged with their causes
+  await new Promise((r) => setTimeout(r, 1200));
+  const metrics = (await call(`${app.admin}/metrics`)).text;
+  expect(await app.stop()).toBe(0);
+  const output = app.output();
+  expect(output).toContain('"level":20'); // debug lines were written
+  expect(output).toContain('provider call failed; retrying');
+  expectNoSecret(output);
+  expectNoSecret(answers);
+  expectNoSecret(metrics);
+  return { sent, output };
+}
+
 describe('secrets stay out of logs and metrics', () => {
   it('censors credentials in anything logged by mistake: a config, its slices, headers', () => {
     const parsed = validateConfig({ admin: { token: ADMIN_TOKEN }, scaler: { capacityPerBackendRps: 1 }, provider: { kind: 'webhook', url: 'http://127.0.0.1:9/', secret: WEBHOOK_SECRET } });
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
     const lines: string[] = [];
-    const logger = pino({ level: 'debug', redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } }, { write: (line: string) => void lines.push(line) });
+    const logger = createLogger('debug', { write: (line: string) => void lines.push(line) }, { worker: 0 }); // as a cluster worker builds its logger
     logger.debug({ config: parsed.config }, 'config');
     logger.debug({ admin: parsed.config.admin, provider: parsed.config.provider }, 'slices');
     logger.debug({ req: { headers: { authorization: `Bearer ${ADMIN_TOKEN}`, cookie: `s=${AWS_SECRET}` } }, credentials: { accessKeyId: 'x', secretAccessKey: AWS_SECRET, sessionToken: AWS_SESSION } }, 'request');
@@ -112,35 +152,29 @@ describe('secrets stay out of logs and metrics', () => {
   });
 
   it('webhook provider: admin token in the file, HMAC secret in the env, a token in the webhook URL', { timeout: 60_000 }, async () => {
-    const backend = await startServer((req, res) => void req.resume().on('end', () => res.end('ok')));
-    closers.push(() => backend.close());
-    let failing = false;
-    const hook = await startServer((req, res) => {
-      req.resume().on('end', () => {
-        if (failing) return void res.writeHead(req.headers['x-prescale-signature'] ? 500 : 401).end(`upstream error; you sent ${JSON.stringify(req.headers)}`);
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ instances: [{ id: 'w-1', url: backend.url, state: 'running' }], ok: true }));
-      });
-    });
-    closers.push(() => hook.close());
-    const app = await serve('webhook', [
-      'listen: { host: 127.0.0.1, port: 0 }',
-      `admin: { host: 127.0.0.1, port: 0, token: "${ADMIN_TOKEN}" }`,
-      'upstream: { healthCheck: { intervalMs: 50, rise: 1 } }',
-      'scaler: { policy: reactive, capacityPerBackendRps: 100, minBackends: 1, maxBackends: 3, leadTimeMs: 1s }',
-      `provider: { kind: webhook, url: "${hook.url}/hook?apiKey=${URL_TOKEN}", secret: "placeholder-secret-in-file-000", timeoutMs: 200, retry: { attempts: 2, baseDelayMs: 20, maxDelayMs: 100 } }`,
-    ], { PRESCALE_WEBHOOK_SECRET: WEBHOOK_SECRET });
-    const { sent, answers } = await exercise(app, backend.url);
-    failing = true; // the provider fails: errors are logged with their causes
-    await new Promise((r) => setTimeout(r, 1200));
-    const metrics = (await call(`${app.admin}/metrics`)).text;
-    expect(await app.stop()).toBe(0);
-    const output = app.output();
-    expect(output).toContain('"level":20'); // debug lines were written
-    expect(output).toContain('provider call failed; retrying');
-    expectNoSecret(output);
-    expectNoSecret(answers);
-    expectNoSecret(metrics);
+    const { sent } = await webhookCase('webhook', 1);
     recordScenario({ id: 'secrets-webhook', group: 'security', scenario: 'serve with admin token, webhook HMAC secret and a URL token; debug logs captured; /metrics and /v1 scraped', load: `${sent} proxied, admin and scrape requests`, faults: 'admin calls with no and a wrong token; provider answers 500 and 401', sent, failed: 0, lost: 0, expectation: 'no secret in logs, metrics or admin answers' });
+  });
+
+  it('workers: 2: both cluster workers log at debug level and serve /metrics through the primary, with no secret', { timeout: 90_000 }, async () => {
+    const { sent, output } = await webhookCase('webhook-workers', 2);
+    // each worker logged through its own logger (stopping on SIGTERM), into the captured output checked above
+    const stopping = output.split('\n').filter((l) => l.includes('"msg":"worker stopping')).map((l) => (JSON.parse(l) as { worker: number }).worker);
+    expect(new Set(stopping).size).toBe(2);
+    recordScenario({ id: 'secrets-webhook-workers', group: 'security', scenario: 'the same with `workers: 2`: both cluster workers log at debug level, /metrics aggregates their registries', load: `${sent} proxied, admin and scrape requests`, faults: 'admin calls with no and a wrong token; provider answers 500 and 401', sent, failed: 0, lost: 0, expectation: 'no secret in the primary\'s or the workers\' logs, metrics or admin answers' });
+  });
+
+  it('every logger in src/ is built by the redacting factory (src/runtime/logger.ts)', async () => {
+    const srcDir = new URL('../../src', import.meta.url).pathname;
+    const files = (await readdir(srcDir, { recursive: true })).filter((f) => f.endsWith('.ts') && f !== join('runtime', 'logger.ts'));
+    const direct: string[] = [];
+    for (const file of files) {
+      const text = await readFile(join(srcDir, file), 'utf8');
+      // a value import of pino (not `import type`) or a dynamic import is how a logger without redaction gets built
+      if (/^import\s+(?!type\b)[^;]*from\s+['"]pino['"]/m.test(text) || /import\(\s*['"]pino['"]\s*\)/.test(text)) direct.push(relative(srcDir, join(srcDir, file)));
+    }
+    expect(files.length).toBeGreaterThan(50);
+    expect(direct).toEqual([]);
   });
 
   it('aws provider: credentials in the environment, admin token in PRESCALE_ADMIN_TOKEN', { timeout: 60_000 }, async () => {

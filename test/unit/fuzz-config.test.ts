@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, validateConfig, type ConfigProblem } from '../../src/config/load.js';
 import { PrescaleError } from '../../src/errors.js';
 import { resolveStoredModel } from '../../src/forecast/store/model-store.js';
-import { rollback } from '../../src/forecast/store/pointers.js';
+import { rollback } from '../../src/forecast/store/rollback.js';
 import { trainModel } from '../../src/forecast/train.js';
 import { parseTrace } from '../../src/series/trace.js';
 import { runSimulation } from '../../src/sim/run-simulation.js';

@@ -5,7 +5,8 @@
  */
 export { FORMAT_VERSION, META_FILE, TRAINING_FILE, isModelId, modelMetaSchema, type ModelMeta, type TrainingFile } from './meta.js';
 export { loadModel, resolveStoredModel, saveModel, type LoadedModel, type StoredModelChoice } from './model-store.js';
-export { readPointer, rollback, setCurrent } from './pointers.js';
+export { readPointer, setCurrent } from './pointers.js';
+export { rollback, type RollbackResult } from './rollback.js';
 export { modelProblemOf, type ModelProblem } from './store-error.js';
 export { writeFileAtomic } from './atomic-file.js';
 export { seriesSha256 } from './series-hash.js';

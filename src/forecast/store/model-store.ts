@@ -51,16 +51,17 @@ export async function saveModel(modelsDir: string, meta: ModelMeta, training: Tr
 
 /**
  * Read and check the model in `dir` against the running configuration: meta.json must exist,
- * be JSON, pass the schema (meta.ts) at this FORMAT_VERSION, be made for `intervalSeconds`,
+ * be JSON, pass the schema (meta.ts) at this FORMAT_VERSION, be made for `intervalSeconds`
+ * (skipped when `expected` is omitted: `prescale rollback` without `--interval`),
  * and its training.json must match `data.sha256`; then the model is built with createModel.
  * Cost: O(training intervals) (the hash).
  * @throws PrescaleError PRESCALE_ERR_CONFIG with details.problem `missing`, `corrupt` or
  *   `mismatch` (store-error.ts) and a message naming the file and the fix. The caller falls
  *   back to the statistical models.
  */
-export async function loadModel(dir: string, expected: { intervalSeconds: number }): Promise<LoadedModel> {
+export async function loadModel(dir: string, expected?: { intervalSeconds: number }): Promise<LoadedModel> {
   const meta = parseMeta(dir, await readJson(dir, META_FILE, `train one with "prescale train --out ${dir}"`));
-  if (meta.intervalSeconds !== expected.intervalSeconds) {
+  if (expected !== undefined && meta.intervalSeconds !== expected.intervalSeconds) {
     throw modelStoreError(
       'mismatch',
       dir,

@@ -48,24 +48,6 @@ export async function setCurrent(modelsDir: string, id: string): Promise<{ curre
   return { current: id, previous: current };
 }
 
-/**
- * Swap `current` and `previous`: the previous model is current again and the replaced one is
- * kept as previous (so a second rollback undoes the first).
- * @throws PrescaleError PRESCALE_ERR_CONFIG (problem `missing`) when there is no previous model
- *   or its directory is gone
- */
-export async function rollback(modelsDir: string): Promise<{ current: string; previous: string | undefined }> {
-  const previous = await readPointer(modelsDir, 'previous');
-  if (previous === undefined) {
-    throw modelStoreError('missing', join(modelsDir, 'previous'), `no previous model to roll back to in ${modelsDir} (${join(modelsDir, 'previous')} does not exist)`);
-  }
-  await assertModelExists(modelsDir, previous);
-  const current = await readPointer(modelsDir, 'current');
-  if (current !== undefined) await writeFileAtomic(join(modelsDir, 'previous'), `${current}\n`);
-  await writeFileAtomic(join(modelsDir, 'current'), `${previous}\n`);
-  return { current: previous, previous: current };
-}
-
 async function assertModelExists(modelsDir: string, id: string): Promise<void> {
   const meta = join(modelsDir, id, META_FILE);
   if (!isModelId(id)) throw modelStoreError('corrupt', join(modelsDir, id), `"${id}" is not a valid model id`);

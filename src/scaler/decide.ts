@@ -14,8 +14,10 @@
  *   one interval]), while a scale-in is allowed only down to what the bound needs over the whole
  *   of [now, now + lead + one interval]: a backend released now could not come back before then.
  * - scale-in also waits for the HPA stabilization window: every recommendation of the window
- *   (observed load and forecast alike) must allow it, so a forecast that flickers up and down
- *   does not churn the fleet.
+ *   must allow it. A recommendation is what a tick asked for the time its capacity would arrive
+ *   (observed load, forecast at now + lead, schedule), so a forecast that flickers up and down
+ *   holds capacity until the time it forecast has come, and a forecast for a time already past
+ *   holds nothing.
  * - after any change of the desired count, no scale-in for a cooldown (default: the lead time,
  *   so capacity asked for is not released before it could even be ready); scale-out is never
  *   held back by the cooldown (AWS target tracking behaves the same way).
@@ -88,8 +90,8 @@ export interface Decision {
   /** Fleet size to ask for, within [minBackends, maxBackends]. */
   desired: number;
   /**
-   * This tick's recommendation (observed load, forecast over the lead window and schedule,
-   * clamped to [min, max]) before stabilization; the caller keeps it in `recent`.
+   * This tick's recommendation (observed load, forecast at now + lead and schedule, clamped to
+   * [min, max]) before stabilization; the caller keeps it in `recent`.
    */
   recommendation: number;
   reactive: number;
@@ -117,15 +119,15 @@ export function decide(input: DecideInput): Decision {
   const predictive = forecasting ? backendsFor(input.forecastUpperRps as number, policy) : null;
   const arrival = forecasting ? Math.min(predictive as number, backendsFor(input.forecastArrivalUpperRps ?? (input.forecastUpperRps as number), policy)) : 0;
   const scheduledMin = input.scheduled?.minBackends ?? 0;
-  const recommendation = clamp(Math.max(reactive, predictive ?? 0, scheduledMin), policy.minBackends, policy.maxBackends);
-  // scale-out aims at what is needed when new capacity arrives
+  // the scale-out target: what is needed from when new capacity arrives; the window holds it
   const target = clamp(Math.max(reactive, arrival, scheduledMin), policy.minBackends, policy.maxBackends);
+  const recommendation = target;
   let windowMax = recommendation;
   for (const r of input.recent) {
     if (r.atMs > nowMs - policy.scaleInStabilizationMs && r.atMs <= nowMs && r.desired > windowMax) windowMax = r.desired;
   }
-  // scale-in never goes below what the window's recommendations (observed load, forecast to arrival) need
-  const keep = Math.max(target, windowMax);
+  // scale-in never goes below the window's recommendations nor what the forecast needs before capacity could return
+  const keep = Math.max(target, windowMax, clamp(predictive ?? 0, policy.minBackends, policy.maxBackends));
   const cooldownMs = policy.scaleInCooldownMs ?? input.leadTimeMs;
   const cooling = input.lastChangeAtMs != null && nowMs - input.lastChangeAtMs < cooldownMs;
   const base = { atMs: nowMs, recommendation, reactive, predictive };

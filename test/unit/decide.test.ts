@@ -64,6 +64,15 @@ describe('decide()', () => {
     expect(d.desired).toBeLessThanOrEqual((over.policy ?? policy).maxBackends);
   });
 
+  it('remembers what the forecast needs when capacity would arrive, not the whole window', () => {
+    // the window peak (390 rps, 5) is before arrival: it keeps the fleet now but is not held for 5 minutes
+    const d = decide(input({ observedRps: 50, forecastUpperRps: 390, forecastArrivalUpperRps: 150, current: 6 }));
+    expect(d.predictive).toBe(5);
+    expect(d.recommendation).toBe(2);
+    expect(d.desired).toBe(5);
+    expect(d.reason).toBe('scale-in');
+  });
+
   it('returns the unstabilized recommendation for the caller to remember', () => {
     const d = decide(input({ observedRps: 50, current: 4, recent: [{ atMs: 900_000, desired: 4 }] }));
     expect(d.recommendation).toBe(1);

@@ -52,14 +52,12 @@ export class Pool {
     const probe = check.kind === 'tcp' ? { probe: (url: string, signal: AbortSignal) => probeTcp(url, check.timeoutMs, signal) } : {};
     const onResult = (id: string, ok: boolean): void => {
       const b = upstream.get(id);
-      if (b === undefined) return;
-      b.healthChecks[ok ? 1 : 0] = (b.healthChecks[ok ? 1 : 0] ?? 0) + 1;
-      // every passed active check lifts a passive ejection (Envoy successful_active_health_check_uneject_host)
-      if (ok) this.outlier.uneject(b);
+      if (b) b.healthChecks[ok ? 1 : 0] = (b.healthChecks[ok ? 1 : 0] ?? 0) + 1;
     };
     this.health = new HealthChecker({ ...check, ...probe, onResult }, (id, healthy) => {
       const backend = upstream.get(id);
       backend?.setHealthy(healthy);
+      if (healthy && backend !== undefined) this.outlier.uneject(backend);
       this.outlier.updatePanic();
       if (healthy) this.onHealthy?.(id);
       logger.info({ pool: name, backend: id, healthy }, healthy ? 'backend passed health checks' : 'backend failed health checks');

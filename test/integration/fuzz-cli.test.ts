@@ -5,7 +5,6 @@
  * "prescale: CODE: message" on stderr, no stack trace, and for `serve` no port left listening.
  * A corrupt stored model in `serve` falls back to the statistical models with the warning metric.
  */
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,30 +17,19 @@ import { parseTrace } from '../../src/series/trace.js';
 import { trainModel } from '../../src/forecast/train.js';
 import { fastAppConfig, startConfiguredApp } from '../helpers/app.js';
 import { applyTextEdits, textEdits } from '../helpers/mutations.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
 import { recordScenario } from '../helpers/reliability.js';
 import { deadPort, startOkBackend, startServer } from '../helpers/servers.js';
 
-const bin = new URL('../../bin/prescale.js', import.meta.url).pathname;
 const EXAMPLE = await readFile(new URL('../../examples/prescale.yaml', import.meta.url), 'utf8');
 const { PRESCALE_ADMIN_TOKEN: _t, PRESCALE_WEBHOOK_SECRET: _s, ...env } = process.env;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run the CLI; resolves with the exit status and output whatever the status (20 s cap). */
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env, timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
-    });
-  });
+function cli(...args: string[]): Promise<CliRun> {
+  return runCli(args, { env, timeoutMs: 20_000 });
 }
 
 /** Exit 2, one "prescale: CODE: ..." error on stderr, no stack frame, nothing on stdout. */
-function expectBadInput(run: Run, code: string): void {
+function expectBadInput(run: CliRun, code: string): void {
   expect(run.stderr).toMatch(new RegExp(`^prescale: ${code}: \\S`));
   expect(run.stderr).not.toMatch(/^\s+at /m);
   expect(run.code).toBe(2);

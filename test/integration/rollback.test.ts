@@ -4,7 +4,6 @@
  * at another interval than `--interval`, makes it exit 2 with one clear line, and both pointers
  * stay byte for byte as they were, so the current model keeps serving. A valid one is swapped in.
  */
-import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,26 +12,16 @@ import { evaluateModels } from '../../src/forecast/store/evaluate.js';
 import { resolveStoredModel, saveModel } from '../../src/forecast/store/model-store.js';
 import { setCurrent } from '../../src/forecast/store/pointers.js';
 import { buildModelMeta } from '../../src/forecast/train.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
 import { recordScenario } from '../helpers/reliability.js';
 
-const bin = new URL('../../bin/prescale.js', import.meta.url).pathname;
 const intervalMs = 1_800_000; // 30-minute intervals: 48 a day keeps the backtest fast
 const day = 48;
 const startMs = Date.UTC(2025, 0, 6);
 const requests = Array.from({ length: 4 * day }, (_, t) => Math.round(200 + 150 * Math.sin((2 * Math.PI * t) / day) + ((t * 7) % 11)));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
-    });
-  });
+function cli(...args: string[]): Promise<CliRun> {
+  return runCli(args, { timeoutMs: 30_000 });
 }
 
 /** Saves models `a` (previous) and `b` (current) in `models` the way `prescale train` does. */
@@ -86,7 +75,7 @@ describe('prescale rollback validates the model it rolls back to', () => {
     const all = [...cases.map((c) => ({ name: c.breakage.name, models: c.models, args: [], says: c.breakage.says })), { name: '--interval 1m for a 30-minute model', models: wrongInterval, args: ['--interval', '1m'], says: /trained on 1800-s intervals but the series interval is 60 s/ }];
     const runs = await Promise.all(all.map((c) => cli('rollback', '--models-dir', c.models, ...c.args)));
     for (const [i, c] of all.entries()) {
-      const run = runs[i] as Run;
+      const run = runs[i] as CliRun;
       expect(run.code, `${c.name}: ${run.stderr}`).toBe(2);
       expect(run.stdout, c.name).toBe('');
       expect(run.stderr, c.name).toMatch(new RegExp(`^prescale: PRESCALE_ERR_CONFIG: cannot roll back to model a: stored model ${join(c.models, 'a')}[: ]`));

@@ -3,14 +3,15 @@
  * (production config, `node --cpu-prof`) on core 0, one wrk run, then SIGTERM so V8 writes the
  * profile. Prints the top functions by self time and the self time per source file.
  *
- *   node --import tsx bench/proxy/profile.ts [--duration 10] [--top 40] [--path /] [--node] [--kind prescale|bare|fastify] [--keep]
+ *   node --import tsx bench/proxy/profile.ts [--duration 10] [--top 40] [--path /] [--node] [--kind prescale|bare|fastify] [--keep] [--interval 1000]
  *
  * --node uses the Node http backends instead of the cheap ones; --kind profiles another Node
- * contender for comparison; --root runs prescale from another checkout.
+ * contender for comparison; --root runs prescale from another checkout; --interval is the
+ * sampling interval in µs (V8's --cpu-prof-interval).
  *
  * The .cpuprofile files stay in the printed directory with --keep (open them in Chrome DevTools).
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     kind: { type: 'string', default: 'prescale' },
     root: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    interval: { type: 'string', default: '1000' },
   },
 });
 
@@ -46,7 +48,7 @@ try {
   const ports = values.node ? backends.node : backends.cheap;
   const kind = values.kind as 'prescale' | 'bare' | 'fastify';
   const prescale = await startContender(
-    { kind, label: kind, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`], ...(values.root ? { root: resolve(values.root) } : {}) },
+    { kind, label: kind, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-interval=${values.interval}`], ...(values.root ? { root: resolve(values.root) } : {}) },
     { root, dir, backends: ports, cores: [0] },
   );
   const url = `http://127.0.0.1:${prescale.port}${values.path}`;
@@ -64,7 +66,11 @@ try {
   const main = files.map((f) => ({ f, size: readFileSync(f).length })).sort((a, b) => b.size - a.size)[0];
   if (main === undefined) throw new Error(`no profile written in ${profDir}`);
   summarize(JSON.parse(readFileSync(main.f, 'utf8')) as Profile, Number(values.top), fromUs, toUs);
-  if (values.keep) console.log(`\nprofiles kept in ${profDir}`);
+  if (values.keep) {
+    // the measured window and its request count, to compare two kept profiles per request
+    writeFileSync(join(profDir, 'window.json'), JSON.stringify({ profile: main.f, fromUs, toUs, requests: r.requests, cpuSeconds: cpu }));
+    console.log(`\nprofiles kept in ${profDir}`);
+  }
 } finally {
   await stopAll();
   if (!values.keep) rmSync(dir, { recursive: true, force: true });

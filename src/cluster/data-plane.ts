@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { Histogram } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { DurationObserver } from '../metrics/request-duration.js';
 import { countingObserver } from '../metrics/queue-observer.js';
 import { KEYED_ALGORITHMS } from '../proxy/balancers/index.js';
 import type { ProxyHandler, ProxyObserver } from '../proxy/forward.js';
@@ -55,7 +55,7 @@ export function buildDataPlane(config: Readonly<Config>, observer: ProxyObserver
  * Rejects with the listen error (EADDRINUSE, …) or PrescaleError PRESCALE_ERR_CONFIG for bad TLS files.
  * @returns the bound port and `close()`: stop accepting, finish in-flight requests, close idle connections.
  */
-export async function listenDataPlane(config: Readonly<Config>, dataPlane: DataPlane, sink: TrafficSink, duration: Histogram, logger: Logger): Promise<{ port: number; close(): Promise<void> }> {
+export async function listenDataPlane(config: Readonly<Config>, dataPlane: DataPlane, sink: TrafficSink, duration: DurationObserver, logger: Logger): Promise<{ port: number; close(): Promise<void> }> {
   const up = config.upstream;
   const { pool, handler } = dataPlane;
   if (config.listen.mode === 'tcp') {

@@ -30,7 +30,7 @@ const proxyListen = z.strictObject({
   headersTimeoutMs: duration.refine((v) => v >= 1, 'must be at least 1ms').optional(),
   /** The whole request, head and body, must arrive within this; 0 = no limit; unset = 5 m. */
   requestTimeoutMs: duration.optional(),
-  /** Idle keep-alive client connections close after this; unset = 5 s. */
+  /** Idle keep-alive client connections close after this; unset = 75 s (nginx's keepalive_timeout). */
   keepAliveTimeoutMs: duration.optional(),
   /** Most header lines in a request (more: 431); unset = 100. */
   maxHeaders: z.number().int().min(10).max(2000).optional(),

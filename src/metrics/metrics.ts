@@ -4,6 +4,7 @@ import type { DecisionReason } from '../scaler/decide.js';
 import { registerBackendMetrics } from './backend-metrics.js';
 import { ForecastMetrics, type ForecastSnapshot, type StoredModelProblem } from './forecast-metrics.js';
 import { queuedRequests } from './queue-observer.js';
+import { RequestDurationHistogram } from './request-duration.js';
 
 export type { ForecastSnapshot, StoredModelProblem } from './forecast-metrics.js';
 
@@ -54,12 +55,14 @@ export interface MetricsOptions {
  * Prometheus conventions: `prescale_` prefix, base units, `_total` counters, bounded labels
  * (backend ids, pool names, decision reasons, fixed enums). Per-backend counters are plain
  * integers on the backend objects, read at scrape time (backend-metrics.ts), so the proxy's hot
- * path only observes the duration histogram. The control loop's results arrive once per tick
+ * path only observes the duration histogram, whose counts are folded in at scrape time too
+ * (request-duration.ts). The control loop's results arrive once per tick
  * (`recordTick`, `recordForecast`); provider calls through `observeProviderCall`.
  */
 export class Metrics {
   readonly registry: Registry;
-  readonly requestDuration: Histogram;
+  /** prescale_request_duration_seconds; `observe(seconds)` once per finished request (request-duration.ts). */
+  readonly requestDuration: RequestDurationHistogram;
   readonly desiredBackends: Gauge;
   readonly readyBackends: Gauge;
   readonly decisions: Counter<'reason'>;
@@ -83,7 +86,7 @@ export class Metrics {
     // prom-client's sums of the by-type gauges are gauges named _total, which promtool rejects; the by-type ones stay
     for (const kind of ['handles', 'requests', 'resources']) registry.removeSingleMetric(`prescale_process_nodejs_active_${kind}_total`);
     registerBackendMetrics(registry, backends);
-    this.requestDuration = new Histogram({
+    this.requestDuration = new RequestDurationHistogram({
       name: 'prescale_request_duration_seconds',
       help: 'Time from request arrival to the end of the response, in seconds; its _count counts every finished request (TCP mode: connection).',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],

@@ -3,8 +3,9 @@ import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { Backend } from './backend.js';
 import { isLostConnection, sendError, upstreamErrorCode } from './error-response.js';
-import { connectionTokens, isHopByHop } from './hop-by-hop.js';
+import { requestHeaders, responseHeaders } from './forwarded-headers.js';
 import type { OutlierDetector } from './outlier-detection.js';
+import { watchClose, type CloseWatcher } from './response-close.js';
 import type { Upstream } from './upstream.js';
 
 /** What the proxy reports about each request; the traffic recorder and metrics implement it. */
@@ -51,11 +52,9 @@ const RETRY_BUDGET_SHARE = 0.2;
 const RETRY_BUDGET_MIN = 3;
 const NOOP_OBSERVER: ProxyObserver = { requestStarted() {}, requestFinished() {} };
 const timeOrigin = performance.timeOrigin;
-/** The exchange a response belongs to: one shared 'close' listener, no closure per request. */
-const EXCHANGE = Symbol('prescale.exchange');
-type TrackedResponse = ServerResponse & { [EXCHANGE]?: Exchange };
-function onResponseClose(this: TrackedResponse): void {
-  this[EXCHANGE]?.onClientClose();
+/** The 1xx-5xx slot of a status in Backend.responses (0: no response / not a status). */
+function statusClass(status: number): number {
+  return status >= 100 && status < 600 ? (status / 100) | 0 : 0;
 }
 
 /**
@@ -138,12 +137,16 @@ function dispatchQueued(ctx: ProxyContext): void {
 }
 
 /** One client request and its (possibly retried) upstream attempt: an undici dispatch handler. */
-class Exchange implements Dispatcher.DispatchHandler {
+class Exchange implements Dispatcher.DispatchHandler, CloseWatcher {
   private backend: Backend | undefined;
   private abortUpstream: ((err?: Error) => void) | null = null;
   private resume: (() => void) | null = null;
   private readonly startPerf = performance.now();
   private bytes = 0;
+  /** The upstream response's Content-Length, -1 when it has none (chunked, or until close). */
+  expectedBytes = -1;
+  /** The client response was ended with its last chunk (onData), before onComplete. */
+  private ended = false;
   private tries = 0;
   private done = false;
   private responseStarted = false;
@@ -173,8 +176,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const ctx = this.ctx;
     ctx.inFlight++;
     ctx.observer.requestStarted(ctx.inFlight, timeOrigin + this.startPerf);
-    (this.res as TrackedResponse)[EXCHANGE] = this;
-    this.res.on('close', onResponseClose);
+    watchClose(this.res, 'handler', this);
     ctx.outlier?.refresh(timeOrigin + this.startPerf);
     if (ctx.totalTimeoutMs > 0) this.totalTimer = setTimeout(() => this.onTotalTimeout(), ctx.totalTimeoutMs);
     if (ctx.hashKey !== undefined) this.key = ctx.hashKey(this.req);
@@ -206,41 +208,13 @@ class Exchange implements Dispatcher.DispatchHandler {
       {
         path: req.url ?? '/',
         method: req.method ?? 'GET',
-        headers: this.upstreamHeaders(),
+        headers: requestHeaders(req, this.ctx.proto, this.ctx.trustedProxy),
         body: this.hasBody ? wholeBody(req) : null,
       },
       this,
     );
   }
 
-  private upstreamHeaders(): string[] {
-    const req = this.req;
-    const raw = req.rawHeaders;
-    const listed = connectionTokens(req.headers.connection);
-    const out: string[] = [];
-    let via = '';
-    const remote = req.socket.remoteAddress ?? '';
-    const incomingXff = this.ctx.trustedProxy?.(remote) ? req.headers['x-forwarded-for'] : undefined;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i] as string;
-      const lower = name.toLowerCase();
-      if (isHopByHop(lower) || lower === 'x-forwarded-for' || lower === 'x-forwarded-proto' || lower === 'x-forwarded-host') continue;
-      if (listed !== null && listed.includes(lower)) continue;
-      if (lower === 'via') {
-        via = via === '' ? (raw[i + 1] as string) : `${via}, ${raw[i + 1] as string}`;
-        continue;
-      }
-      out.push(name, raw[i + 1] as string);
-    }
-    out.push(
-      'x-forwarded-for', incomingXff === undefined ? remote : `${incomingXff}, ${remote}`,
-      'x-forwarded-proto', this.ctx.proto,
-      'via', via === '' ? `${req.httpVersion} prescale` : `${via}, ${req.httpVersion} prescale`,
-    );
-    const host = req.headers.host;
-    if (host !== undefined) out.push('x-forwarded-host', host);
-    return out;
-  }
 
   // ---- undici dispatch handler (legacy form: raw headers, no per-request header parsing) ----
 
@@ -262,26 +236,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     this.resume = resume;
     this.responseStarted = true;
-    const headers: string[] = [];
-    let listed: string[] | null = null;
-    for (let i = 0; i < rawHeaders.length; i += 2) {
-      if ((rawHeaders[i] as Buffer).length === 10 && (rawHeaders[i] as Buffer).toString('latin1').toLowerCase() === 'connection') {
-        listed = connectionTokens((rawHeaders[i + 1] as Buffer).toString('latin1'));
-      }
-    }
-    let via = '';
-    for (let i = 0; i < rawHeaders.length; i += 2) {
-      const name = (rawHeaders[i] as Buffer).toString('latin1');
-      const lower = name.toLowerCase();
-      if (isHopByHop(lower) || (listed !== null && listed.includes(lower))) continue;
-      const value = (rawHeaders[i + 1] as Buffer).toString('latin1');
-      if (lower === 'via') {
-        via = via === '' ? value : `${via}, ${value}`;
-        continue;
-      }
-      headers.push(name, value);
-    }
-    headers.push('via', via === '' ? '1.1 prescale' : `${via}, 1.1 prescale`);
+    const headers = responseHeaders(rawHeaders, this);
     try {
       this.res.writeHead(statusCode, statusText, headers);
     } catch {
@@ -296,13 +251,19 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     this.bytes += chunk.length;
+    if (this.bytes === this.expectedBytes) {
+      // the last byte the Content-Length announces: one end(chunk) instead of write() then end()
+      this.ended = true;
+      this.res.end(chunk);
+      return true;
+    }
     const ok = this.res.write(chunk);
     if (!ok) this.res.once('drain', () => this.resume?.());
     return ok;
   }
 
   onComplete(): void {
-    this.res.end();
+    if (!this.ended) this.res.end();
     this.finish(this.res.statusCode);
   }
 
@@ -313,6 +274,11 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.ctx.outlier?.record(backend, this.discardedStatus, timeOrigin + performance.now());
       this.discardedStatus = 0;
       this.retryElsewhere(backend);
+      return;
+    }
+    if (this.ended) {
+      // every byte the Content-Length announced went to the client: the response is whole
+      this.finish(this.res.statusCode);
       return;
     }
     if (this.responseStarted) {
@@ -350,6 +316,11 @@ class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     this.fail(code, code === 'PRESCALE_ERR_UPSTREAM_TIMEOUT' ? 'the backend did not answer in time' : 'the backend connection failed');
+  }
+
+  /** The client's response closed (response-close.ts): ended, or the client went away first. */
+  responseClosed(): void {
+    this.onClientClose();
   }
 
   // ---- helpers ----
@@ -429,8 +400,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private finish(status: number): void {
     if (this.done) return;
     this.done = true;
-    // the response may outlive the exchange (an idle keep-alive connection keeps its last one)
-    (this.res as TrackedResponse)[EXCHANGE] = undefined;
+    // the response may outlive the exchange (until the connection's next request)
+    watchClose(this.res, 'handler', undefined);
     const ctx = this.ctx;
     ctx.inFlight--;
     if (this.retried) ctx.retriesInFlight--;
@@ -448,7 +419,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const backend = this.backend;
     const latencyMs = performance.now() - this.startPerf;
     if (backend !== undefined) {
-      backend.responses[status >= 100 && status < 600 ? (status / 100) | 0 : 0]!++;
+      backend.responses[statusClass(status)]!++;
       backend.observeLatency(latencyMs, timeOrigin + this.startPerf + latencyMs);
       if (!this.localFailure && status !== 499) ctx.outlier?.record(backend, status, timeOrigin + this.startPerf + latencyMs);
       backend.release();

@@ -5,6 +5,8 @@ import type { Duplex } from 'node:stream';
 import type { ProxyHandler } from './forward.js';
 import { createCertificateReloader, readTlsFiles, type TlsFiles } from './tls.js';
 import type { UpgradeListener } from './upgrade.js';
+import { isNamed } from './hop-by-hop.js';
+import { watchClose, type CloseWatcher } from './response-close.js';
 
 export interface ListenOptions {
   host: string;
@@ -20,7 +22,7 @@ export interface ListenOptions {
   headersTimeoutMs?: number | undefined;
   /** A client must send the whole request, head and body, within this, ms; default 300 000; 0 = no limit. Must be ≥ headersTimeoutMs. */
   requestTimeoutMs?: number | undefined;
-  /** An idle keep-alive connection is closed after this, ms; default 5 000. */
+  /** An idle keep-alive connection is closed after this, ms; default 75 000 (nginx's keepalive_timeout). */
   keepAliveTimeoutMs?: number | undefined;
   /** Most header lines a request may carry, else 431; default 100 (HAProxy's tune.http.maxhdr is 101). */
   maxHeaders?: number | undefined;
@@ -39,7 +41,7 @@ export interface ProxyListener {
 }
 
 /** Defaults of the ListenOptions timeouts, ms, and of the header-line limit. */
-export const LISTEN_DEFAULTS = { headersTimeoutMs: 20_000, requestTimeoutMs: 300_000, keepAliveTimeoutMs: 5_000, maxHeaders: 100 } as const;
+export const LISTEN_DEFAULTS = { headersTimeoutMs: 20_000, requestTimeoutMs: 300_000, keepAliveTimeoutMs: 75_000, maxHeaders: 100 } as const;
 /** The request head (request line and header lines) is at most 16 KiB, else 431 (node's and nginx's usual bound). */
 const MAX_HEADER_BYTES = 16_384;
 
@@ -114,14 +116,23 @@ export async function listenProxy(handler: ProxyHandler, options: ListenOptions)
   return { server, port: (server.address() as AddressInfo).port, reload };
 }
 
+/** How often a closing server closes the keep-alive connections that went idle since, ms. */
+const CLOSE_SWEEP_MS = 50;
+
 /**
- * Stop accepting, let in-flight requests finish, close idle keep-alive sockets, and close open
- * upgrade tunnels (a WebSocket has no natural end a shutdown could wait for; its client
- * reconnects). Resolves when every connection is closed.
+ * Stop accepting, let in-flight requests finish, close idle keep-alive sockets (now, and every
+ * 50 ms those whose request has finished since, so a shutdown does not wait out
+ * keepAliveTimeoutMs), and close open upgrade tunnels (a WebSocket has no natural end a shutdown
+ * could wait for; its client reconnects). Resolves when every connection is closed.
  */
 export function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
+    const sweep = setInterval(() => server.closeIdleConnections(), CLOSE_SWEEP_MS);
+    sweep.unref();
+    server.close(() => {
+      clearInterval(sweep);
+      resolve();
+    });
     server.closeIdleConnections();
     for (const socket of tunnels.get(server) ?? []) socket.destroy();
   });
@@ -129,38 +140,45 @@ export function closeServer(server: Server): Promise<void> {
 
 /**
  * What the framing defences remember about one client connection: responses begun and not yet
- * closed (`open`, pipelined ones included), the latest request and response, whether the
- * connection is condemned (no later request on it is served), and the status of an error
- * answer waiting for `open` to reach 0 (`deferred`, 0 for none).
+ * closed (`open`, pipelined ones included), the latest request and response (cleared once the
+ * response closes with the request complete, so an idle keep-alive connection holds neither),
+ * whether the connection is condemned (no later request on it is served), the status of an
+ * error answer waiting for `open` to reach 0 (`deferred`, 0 for none), and the last Host value
+ * that passed validation (`validHost`).
  */
-interface Connection {
-  socket: Duplex;
-  open: number;
-  req: IncomingMessage | undefined;
-  res: ServerResponse | undefined;
-  closing: boolean;
-  deferred: number;
+class Connection implements CloseWatcher {
+  open = 0;
+  req: IncomingMessage | undefined = undefined;
+  res: ServerResponse | undefined = undefined;
+  closing = false;
+  deferred = 0;
+  validHost: string | undefined = undefined;
+
+  constructor(readonly socket: Duplex) {}
+
+  responseClosed(res: ServerResponse): void {
+    this.open--;
+    // a request whose body is still arriving stays known to onClientError
+    if (this.res === res && this.req?.complete !== false) {
+      this.req = undefined;
+      this.res = undefined;
+    }
+    if (this.open === 0 && this.deferred !== 0) answerAndClose(this.socket, this.deferred);
+  }
 }
 
-const connections = new WeakMap<Duplex, Connection>();
-/** The connection a response belongs to: one shared 'close' listener, no closure per request. */
+/** The Connection of a client socket, kept on the socket itself (no WeakMap lookup per request). */
 const CONNECTION = Symbol('prescale.connection');
-type TrackedResponse = ServerResponse & { [CONNECTION]?: Connection };
+type TrackedSocket = Duplex & { [CONNECTION]?: Connection };
 
 function connectionOf(socket: Duplex): Connection {
-  let conn = connections.get(socket);
+  const s = socket as TrackedSocket;
+  let conn = s[CONNECTION];
   if (conn === undefined) {
-    conn = { socket, open: 0, req: undefined, res: undefined, closing: false, deferred: 0 };
-    connections.set(socket, conn);
+    conn = new Connection(socket);
+    s[CONNECTION] = conn;
   }
   return conn;
-}
-
-function onResponseClose(this: TrackedResponse): void {
-  const conn = this[CONNECTION];
-  if (conn === undefined) return;
-  conn.open--;
-  if (conn.open === 0 && conn.deferred !== 0) answerAndClose(conn.socket, conn.deferred);
 }
 
 function serveChecked(handler: ProxyHandler, maxHeaders: number, req: IncomingMessage, res: ServerResponse): void {
@@ -170,11 +188,11 @@ function serveChecked(handler: ProxyHandler, maxHeaders: number, req: IncomingMe
   conn.open++;
   conn.req = req;
   conn.res = res;
-  (res as TrackedResponse)[CONNECTION] = conn;
-  res.once('close', onResponseClose);
-  const status = refusal(req, maxHeaders);
+  watchClose(res, 'listener', conn);
+  const status = refusal(req, maxHeaders, conn);
   if (status === 0) {
-    whenBodyBuffered(req, () => handler(req, res));
+    if (bodyless(req)) handler(req, res);
+    else whenBodyBuffered(req, () => handler(req, res));
     return;
   }
   conn.closing = true;
@@ -182,18 +200,19 @@ function serveChecked(handler: ProxyHandler, maxHeaders: number, req: IncomingMe
   res.end();
 }
 
+/** No request body: neither Transfer-Encoding nor a Content-Length other than 0. */
+function bodyless(req: IncomingMessage): boolean {
+  const h = req.headers;
+  return h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0');
+}
+
 /**
  * Call `go` once the request body is complete or a full read buffer of it (the request's
- * highWaterMark, 16 KiB) has arrived, at once for a request without a body: HAProxy's
+ * highWaterMark, 16 KiB) has arrived (a request without a body is served at once, `bodyless`): HAProxy's
  * `option http-buffer-request`. A client trickling its body holds no upstream connection while
  * it does; requestTimeoutMs cuts it off. The body stays in the request stream, unread.
  */
 function whenBodyBuffered(req: IncomingMessage, go: () => void): void {
-  const h = req.headers;
-  if (h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0')) {
-    go();
-    return;
-  }
   const check = (): void => {
     if (!req.complete && req.readableLength < req.readableHighWaterMark) return;
     req.off('readable', check);
@@ -212,10 +231,11 @@ const ABSOLUTE = /^https?:\/\/([^/?#]*)([^#]*)/i;
 
 /**
  * The status to refuse `req` with, or 0 to serve it; rewrites an absolute-form `req.url` to
- * origin-form. O(header lines); compares only names of the right length, so a plain request
- * pays a few integer compares per header.
+ * origin-form. O(header lines); compares only names of the right length, without allocating, so
+ * a plain request pays a few integer compares per header; the Host pattern runs once per new Host value of a
+ * connection.
  */
-function refusal(req: IncomingMessage, maxHeaders: number): number {
+function refusal(req: IncomingMessage, maxHeaders: number, conn: Connection): number {
   if (req.httpVersionMajor !== 1) return req.httpVersionMajor === 0 ? 400 : 505;
   const raw = req.rawHeaders;
   if (raw.length > maxHeaders * 2) return 431;
@@ -223,11 +243,18 @@ function refusal(req: IncomingMessage, maxHeaders: number): number {
   let codings: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
-    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
-    else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') codings = codings === undefined ? (raw[i + 1] as string) : `${codings},${raw[i + 1] as string}`;
+    if (isNamed(name, 'host')) hosts++;
+    else if (isNamed(name, 'transfer-encoding')) codings = codings === undefined ? (raw[i + 1] as string) : `${codings},${raw[i + 1] as string}`;
   }
   const host = req.headers.host;
-  if (hosts > 1 || (host === undefined ? req.httpVersionMinor === 1 : !HOST.test(host))) return 400;
+  if (hosts > 1) return 400;
+  if (host === undefined) {
+    if (req.httpVersionMinor === 1) return 400;
+  } else if (host !== conn.validHost) {
+    // a keep-alive client repeats its Host: test the pattern once per value and connection
+    if (!HOST.test(host)) return 400;
+    conn.validHost = host;
+  }
   if (codings !== undefined) {
     if (req.httpVersionMinor === 0) return 400;
     if (codings.trim().toLowerCase() !== 'chunked') return 501;

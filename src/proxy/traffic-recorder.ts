@@ -1,4 +1,4 @@
-import type { Histogram } from 'prom-client';
+import type { DurationObserver } from '../metrics/request-duration.js';
 import type { TrafficSeries } from '../series/traffic-series.js';
 import type { ProxyObserver } from './forward.js';
 
@@ -7,7 +7,7 @@ import type { ProxyObserver } from './forward.js';
  * status, bytes, backend) into the per-interval traffic series, samples concurrency, and
  * observes the request duration histogram.
  */
-export function createTrafficRecorder(series: TrafficSeries, duration: Histogram): ProxyObserver {
+export function createTrafficRecorder(series: TrafficSeries, duration: DurationObserver): ProxyObserver {
   return {
     requestStarted(inFlight, nowMs) {
       series.observeConcurrency(inFlight, nowMs);

@@ -52,6 +52,8 @@ export class TrafficSeries {
   /** Open intervals, sorted by startMs, all >= nextStartMs. */
   private readonly open: OpenBucket[] = [];
   private readonly spare: OpenBucket[] = [];
+  /** The open interval the last sample went to (the hot path's usual answer); cleared when it closes. */
+  private hot: OpenBucket | undefined;
   /** Start of the first interval not yet closed; undefined before the series is anchored. */
   private nextStartMs: number | undefined;
   private ignored = 0;
@@ -183,6 +185,14 @@ export class TrafficSeries {
 
   /** The open interval a sample at timeMs belongs to, opening it if needed. */
   private openFor(timeMs: number): OpenBucket | undefined {
+    const hot = this.hot;
+    // inside the last interval used, which is still open: no alignment or search (NaN fails here)
+    if (hot !== undefined && timeMs >= hot.startMs && timeMs < hot.startMs + this.intervalMs) return hot;
+    this.hot = this.findOpen(timeMs);
+    return this.hot;
+  }
+
+  private findOpen(timeMs: number): OpenBucket | undefined {
     if (!Number.isFinite(timeMs)) {
       this.ignored++;
       return undefined;
@@ -204,6 +214,7 @@ export class TrafficSeries {
   /** Remove the oldest open interval and keep its accumulator for reuse. */
   private release(): void {
     const head = this.open.shift();
+    if (head === this.hot) this.hot = undefined;
     if (head !== undefined && this.spare.length < 4) this.spare.push(head);
   }
 }

@@ -113,7 +113,7 @@ describe('leader election over a real redis-server', () => {
     // the lease outlived a's last renew (≤ one retry period before the cut) by leaseDuration
     expect(takeoverMs).toBeGreaterThanOrEqual(TIMINGS.leaseDurationMs - TIMINGS.retryPeriodMs - 50);
     expect(takeoverMs).toBeLessThanOrEqual(handoverBoundMs({ ...TIMINGS, renewIntervalMs: TIMINGS.retryPeriodMs }) + SLACK_MS);
-    await until(() => reasons.length > 0, 1_000);
+    await until(() => reasons.length > 0, 5_000); // the event follows the step-down; a busy machine may delay it
     expect(reasons).toEqual(['renew-deadline']);
     expect(a.failures).toBeGreaterThan(0);
   });

@@ -29,15 +29,7 @@ export class NormalEquations {
 
   /** Adds one observation: `row` has `size` finite features, `y` is finite. O(p²). */
   add(row: ArrayLike<number>, y: number): void {
-    const p = this.size;
-    const xtx = this.xtx;
-    for (let i = 0; i < p; i++) {
-      const xi = row[i] as number;
-      if (xi === 0) continue;
-      const base = i * p;
-      for (let j = i; j < p; j++) xtx[base + j] = (xtx[base + j] as number) + xi * (row[j] as number);
-      this.xty[i] = (this.xty[i] as number) + xi * y;
-    }
+    this.addColumnsFrom(row, y, 0);
     this.rows++;
   }
 

@@ -1,5 +1,6 @@
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { trackedCleanups } from '../helpers/cleanups.js';
 import { startFaultyBackend, type FaultyBackend } from '../helpers/faulty-backends.js';
 import { closedLoop, countOf } from '../helpers/hostile-load.js';
 import { recordScenario } from '../helpers/reliability.js';
@@ -15,15 +16,7 @@ import type { PassiveHealthOptions } from '../../src/proxy/outlier-detection.js'
 const PASSIVE: PassiveHealthOptions = { maxFails: 1, failTimeoutMs: 10_000, consecutive5xx: 5, consecutiveGatewayFailures: 5, baseEjectionMs: 30_000, maxEjectionMs: 300_000, maxEjectionPercent: 50, panicThresholdPercent: 0 };
 const FIRST_BYTE_TIMEOUT_MS = 300;
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
-async function track<T extends { close(): Promise<void> }>(x: Promise<T>): Promise<T> {
-  const v = await x;
-  cleanups.push(() => v.close());
-  return v;
-}
+const track = trackedCleanups();
 const healthy = () => track(startServer((req, res) => {
   req.resume();
   req.on('end', () => res.end('ok'));

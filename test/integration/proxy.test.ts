@@ -4,18 +4,11 @@ import { runInNewContext } from 'node:vm';
 import { Readable } from 'node:stream';
 import express from 'express';
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { trackedCleanups } from '../helpers/cleanups.js';
 import { deadPort, startProxy, startServer } from '../helpers/servers.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
-async function track<T extends { close(): Promise<void> }>(x: Promise<T>): Promise<T> {
-  const v = await x;
-  cleanups.push(() => v.close());
-  return v;
-}
+const track = trackedCleanups();
 
 /** Backend that answers with the headers it received as JSON. */
 const echoHeaders = () => startServer((req, res) => {

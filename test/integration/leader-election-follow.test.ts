@@ -110,8 +110,14 @@ describe('leader election in the service', () => {
       expect((await leaderOf(follower)).isLeader).toBe(false);
       // both see and admit the whole fleet
       await until('follower ready', () => follower.upstream.readyCount() === 3, 15_000);
-      // the leader's first tick (no load yet) may have scaled in: wait until those victims are gone
-      await until('startup scale-in settled', async () => (await fleet.ids()).length === 3 && leader.upstream.readyCount() === 3 && follower.upstream.readyCount() === 3, 15_000);
+      // the leader's first tick (no load yet) may have scaled in and out again: wait until the
+      // fleet is back at 3 and no provider call has come for a second (the load holds it at 3)
+      const quiet = async () => {
+        const calls = await fleet.calls();
+        const last = calls.length === 0 ? 0 : Math.max(...calls.map((c) => c.atMs));
+        return Date.now() - last > 1_000 && (await fleet.ids()).length === 3 && leader.upstream.readyCount() === 3 && follower.upstream.readyCount() === 3;
+      };
+      await until('startup scale-in settled', quiet, 15_000);
       const watched = follower.upstream.status().map((b) => b.id);
       const since = Date.now();
       stopLoad();

@@ -1,12 +1,11 @@
 import cluster, { type Worker } from 'node:cluster';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import { PrescaleError, type ErrorCode } from '../errors.js';
 import type { Pool } from '../proxy/pool.js';
 import type { BackendStatus } from '../proxy/upstream.js';
-import { tsxLoaderUrl } from '../runtime/tsx-loader.js';
+import { processEntry } from '../runtime/module-entry.js';
 import type { TrafficSeries } from '../series/traffic-series.js';
 import { isPrescaleMessage, type MetricsSnapshot, type PrimaryMessage, type WorkerMessage } from './ipc-messages.js';
 import { membersOf, observeUpstream } from './membership.js';
@@ -33,7 +32,7 @@ export interface WorkerClusterOptions {
   startTimeoutMs?: number;
 }
 
-const ENTRY = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
+const ENTRY = processEntry('./worker-main', import.meta.url);
 /** How long a worker gets to answer a metrics request before its last answer is used (ms). */
 const METRICS_TIMEOUT_MS = 2_000;
 /** Extra time a drain may take past its drain timeout before the worker's answer is given up on (ms). */
@@ -52,7 +51,8 @@ const DRAIN_GRACE_MS = 5_000;
  * - A worker that exits unexpectedly is forked again after a backoff (100 ms doubling to 10 s,
  *   back to 100 ms once a worker has served 30 s); the others keep serving.
  * - `close()`: workers stop accepting, finish in-flight requests, report and exit 0.
- * Workers run src/cluster/worker-main.ts with tsx's loader (`--import`), whatever started the primary.
+ * Workers run worker-main in the primary's own mode (compiled, or from source with tsx's loader;
+ * src/runtime/module-entry.ts).
  */
 export class WorkerCluster {
   readonly registry: ClusterRegistry;
@@ -98,7 +98,7 @@ export class WorkerCluster {
    *   the other workers are stopped first.
    */
   static async start(options: WorkerClusterOptions): Promise<WorkerCluster> {
-    cluster.setupPrimary({ exec: ENTRY, execArgv: ['--import', tsxLoaderUrl()], args: [] });
+    cluster.setupPrimary({ exec: ENTRY.path, execArgv: ENTRY.execArgv, args: [] });
     const c = new WorkerCluster(options);
     for (let i = 1; i <= options.workers; i++) c.slots.push(new WorkerSlot(i));
     const timeoutMs = options.startTimeoutMs ?? 30_000;

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../runtime/module-entry.js';
 import { PrescaleError } from '../errors.js';
 import type { ForecastResult } from './forecaster.js';
 import type { ModelName } from './registry.js';
@@ -27,7 +28,7 @@ export class ForecasterThread {
   private nextId = 1;
 
   constructor(options: ForecasterThreadOptions) {
-    this.worker = new Worker(new URL('./forecast-worker-boot.mjs', import.meta.url), { workerData: options });
+    this.worker = new Worker(workerEntry('./forecast-worker', import.meta.url), { workerData: options });
     this.worker.unref();
     this.worker.on('message', (msg: { id: number; result?: ForecastResult; error?: string }) => {
       const p = this.pending.get(msg.id);

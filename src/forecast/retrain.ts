@@ -4,6 +4,7 @@ import { createTask, validate, type ScheduledTask } from 'node-cron';
 import { PrescaleError } from '../errors.js';
 import type { ModelName } from './registry.js';
 import type { Evaluation, EvaluationRequest } from './store/evaluate.js';
+import { SERVICE_THREAD_NICE } from '../runtime/thread-priority.js';
 import { evaluateInWorker } from './store/evaluate-thread.js';
 import type { ModelMeta } from './store/meta.js';
 import { resolveStoredModel, saveModel } from './store/model-store.js';
@@ -187,7 +188,7 @@ async function readAndEvaluate(
 ): Promise<{ series: TrainingSeries; evaluation: Evaluation } | undefined> {
   const { intervalMs } = options;
   const models = [...new Set([...options.candidates, ...(currentModel === undefined ? [] : [currentModel])])];
-  const evaluate = options.evaluate ?? evaluateInWorker;
+  const evaluate = options.evaluate ?? ((request: EvaluationRequest) => evaluateInWorker(request, { nice: SERVICE_THREAD_NICE }));
   try {
     const endMs = Math.floor(report.atMs / intervalMs) * intervalMs;
     const series = await readTrainingSeries(options.logDir, { kind: 'traffic-log', intervalMs, endMs, days: options.historyDays ?? 28 });

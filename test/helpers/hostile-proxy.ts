@@ -5,7 +5,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { tsxLoaderUrl } from '../../src/runtime/tsx-loader.js';
+import { tsxLoaderUrl } from '../../src/runtime/module-entry.js';
 import type { ListenOptions } from '../../src/proxy/server.js';
 
 export interface ProxyProcessOptions {

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../../runtime/module-entry.js';
 import { ERROR_CODES, PrescaleError, type ErrorCode } from '../../errors.js';
 import type { Evaluation, EvaluationRequest } from './evaluate.js';
 
@@ -7,16 +8,24 @@ export type EvaluationMessage =
   | { ok: true; evaluation: Evaluation }
   | { ok: false; code?: string; message: string; details?: Record<string, unknown> };
 
+/** What the worker receives: the request, and the nice value to run at (omitted: the process's). */
+export interface EvaluationWorkerData {
+  request: EvaluationRequest;
+  nice?: number;
+}
+
 /**
  * evaluateModels (evaluate.ts) in a one-shot worker thread (evaluate-worker.ts), so a
  * backtest and the fits (seconds to minutes) never block the proxy's event loop or a progress
- * bar. The series is copied into the worker; the worker exits after answering.
+ * bar. The series is copied into the worker; the worker exits after answering. `options.nice`
+ * (0..19) lowers the worker thread's priority so it yields the CPU to the proxy (the service's
+ * scheduled retrain passes 10; the CLI leaves it).
  * @throws PrescaleError (rejection) with the worker's code when evaluateModels threw one;
  *   an Error for any other failure (a bug) or when the worker crashed
  */
-export function evaluateInWorker(request: EvaluationRequest): Promise<Evaluation> {
+export function evaluateInWorker(request: EvaluationRequest, options: { nice?: number } = {}): Promise<Evaluation> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./evaluate-worker-boot.mjs', import.meta.url), { workerData: request });
+    const worker = new Worker(workerEntry('./evaluate-worker', import.meta.url), { workerData: { request, ...options } satisfies EvaluationWorkerData });
     let settled = false;
     worker.once('message', (msg: EvaluationMessage) => {
       settled = true;

@@ -1,6 +1,7 @@
 /**
  * The embedded default capacity provider: each instance is a sample-backend child process on
- * 127.0.0.1 (src/backend/sample-backend-main.ts, run with `node --import tsx`). `bootDelayMs`
+ * 127.0.0.1 (src/backend/sample-backend-main.ts, run the way prescale itself runs: compiled, or with
+ * tsx's loader; src/runtime/module-entry.ts). `bootDelayMs`
  * stands in for the provisioning time of a real cloud instance, so the predictive scaler has a
  * lead time to beat.
  *
@@ -14,9 +15,8 @@
  *   channel closes (parent killed without running 'exit' handlers).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { PrescaleError } from '../../errors.js';
-import { tsxLoaderUrl } from '../../runtime/tsx-loader.js';
+import { processEntry } from '../../runtime/module-entry.js';
 import type { CapacityProvider, Fleet, Instance } from '../provider.js';
 
 /** pino-compatible subset. */
@@ -53,11 +53,9 @@ interface Child {
   stderrTail: string;
 }
 
-const ENTRY = fileURLToPath(new URL('../../backend/sample-backend-main.ts', import.meta.url));
+const ENTRY = processEntry('../../backend/sample-backend-main', import.meta.url);
 const STDERR_TAIL_CHARS = 2_000;
 const silent: ProviderLogger = { info: () => {}, warn: () => {}, error: () => {} };
-
-const TSX_LOADER = tsxLoaderUrl();
 
 export class LocalProcessProvider implements CapacityProvider {
   readonly name = 'local-process';
@@ -146,8 +144,8 @@ export class LocalProcessProvider implements CapacityProvider {
     const { backend, bootDelayMs } = this.#options;
     let proc: ChildProcess;
     try {
-      proc = fork(ENTRY, [], {
-        execArgv: ['--import', TSX_LOADER],
+      proc = fork(ENTRY.path, [], {
+        execArgv: ENTRY.execArgv,
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         env: {
           ...process.env,

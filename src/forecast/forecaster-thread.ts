@@ -28,7 +28,8 @@ export class ForecasterThread {
   private nextId = 1;
 
   constructor(options: ForecasterThreadOptions) {
-    this.worker = new Worker(workerEntry('./forecast-worker', import.meta.url), { workerData: options });
+    const entry = workerEntry('./forecast-worker', import.meta.url);
+    this.worker = new Worker(entry.url, { argv: entry.argv, workerData: options });
     this.worker.unref();
     this.worker.on('message', (msg: { id: number; result?: ForecastResult; error?: string }) => {
       const p = this.pending.get(msg.id);

@@ -49,13 +49,21 @@ export function processEntry(specifier: string, base: string): ProcessEntry {
   };
 }
 
+/** A module to run as a worker thread: `new Worker(entry.url, { argv: entry.argv, ... })`. */
+export interface WorkerEntry {
+  url: URL;
+  /** `[]` when compiled; from source, the module's URL for the bootstrap to import. */
+  argv: string[];
+}
+
 /**
  * The worker-thread entry for one of our modules: the compiled module itself, or, from source,
- * its `<specifier>-boot.mjs` sibling that registers tsx in the thread first (loader hooks are per
- * thread, and worker threads do not accept `--import`).
+ * tsx-worker-boot.mjs, which registers tsx in the thread first (loader hooks are per thread, and
+ * worker threads do not accept `--import`) and then imports the module named in `argv`.
  * @param specifier path relative to `base` WITHOUT extension, e.g. './forecast-worker'
  * @param base the caller's `import.meta.url`
  */
-export function workerEntry(specifier: string, base: string): URL {
-  return new URL(specifier + (RUNS_COMPILED ? '.js' : '-boot.mjs'), base);
+export function workerEntry(specifier: string, base: string): WorkerEntry {
+  const target = new URL(specifier + OWN_EXTENSION, base);
+  return RUNS_COMPILED ? { url: target, argv: [] } : { url: new URL('./tsx-worker-boot.mjs', import.meta.url), argv: [target.href] };
 }

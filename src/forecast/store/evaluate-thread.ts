@@ -25,7 +25,8 @@ export interface EvaluationWorkerData {
  */
 export function evaluateInWorker(request: EvaluationRequest, options: { nice?: number } = {}): Promise<Evaluation> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(workerEntry('./evaluate-worker', import.meta.url), { workerData: { request, ...options } satisfies EvaluationWorkerData });
+    const entry = workerEntry('./evaluate-worker', import.meta.url);
+    const worker = new Worker(entry.url, { argv: entry.argv, workerData: { request, ...options } satisfies EvaluationWorkerData });
     let settled = false;
     worker.once('message', (msg: EvaluationMessage) => {
       settled = true;

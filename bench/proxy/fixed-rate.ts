@@ -21,6 +21,7 @@ export interface FixedRateSample {
 export interface FixedRateResult {
   rate: number;
   durationS: number;
+  warmS: number;
   path: string;
   command: string;
   results: { label: string; kind: string; p50Ms: number; p99Ms: number; p999Ms: number; errors: number; runs: FixedRateSample[] }[];
@@ -30,6 +31,8 @@ export interface FixedRateOptions {
   root: string;
   rate: number;
   durationS: number;
+  /** Client warm-up before the measured window, s: the client's and the proxy's JIT settle first. */
+  warmS: number;
   rounds: number;
   path: string;
   cores: Cores;
@@ -42,7 +45,7 @@ export async function runFixedRate(contenders: readonly RunningContender[], o: F
   const runs = new Map<string, FixedRateSample[]>(contenders.map((c) => [c.spec.label, []]));
   for (let round = 1; round <= o.rounds; round++) {
     for (const c of contenders) {
-      const args = ['--import', 'tsx', client, `http://127.0.0.1:${c.port}${o.path}`, String(o.rate), String(o.durationS), '1'];
+      const args = ['--import', 'tsx', client, `http://127.0.0.1:${c.port}${o.path}`, String(o.rate), String(o.durationS), String(o.warmS)];
       const r = await runCommand(process.execPath, args, { cores: o.cores, cwd: o.root });
       if (r.code !== 0) throw new Error(`fixed-rate client failed against ${c.spec.label}: ${r.stderr.trim()}`);
       const sample = JSON.parse(r.stdout.trim().split('\n').pop() as string) as FixedRateSample;
@@ -53,8 +56,9 @@ export async function runFixedRate(contenders: readonly RunningContender[], o: F
   return {
     rate: o.rate,
     durationS: o.durationS,
+    warmS: o.warmS,
     path: o.path,
-    command: `node --import tsx bench/proxy/fixed-rate-main.ts http://127.0.0.1:<port>${o.path} ${o.rate} ${o.durationS} 1`,
+    command: `node --import tsx bench/proxy/fixed-rate-main.ts http://127.0.0.1:<port>${o.path} ${o.rate} ${o.durationS} ${o.warmS}`,
     results: contenders.map((c) => {
       const r = runs.get(c.spec.label) ?? [];
       return {

@@ -116,7 +116,7 @@ function fixedRateSection(f: FixedRateResult): string[] {
   return [
     `## Added latency at a fixed ${f.rate} req/s (open loop, well below saturation)`,
     '',
-    `\`${f.command}\`, medians over rounds; latency from send to the end of the body.`,
+    `\`${f.command}\`: ${f.warmS} s warm-up, then ${f.durationS} s measured (${f.rate * f.durationS} requests); medians over rounds; latency from send to the end of the body.`,
     '',
     '| contender | p50 ms | p99 ms | p99.9 ms | errors | p50 vs direct | p99 vs direct | p50 vs nginx | p99 vs nginx |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -43,7 +43,7 @@ const { values } = parseArgs({
 const root = resolve(import.meta.dirname, '../..');
 const quick = values.quick;
 const rounds = Number(values.rounds ?? (quick ? 2 : 3));
-const T = quick ? { headline: 3, other: 2, warm: 1, fixed: 3, workers: 3, idle: 2_000 } : { headline: 10, other: 4, warm: 2, fixed: 6, workers: 6, idle: 10_000 };
+const T = quick ? { headline: 3, other: 2, warm: 1, fixed: 4, fixedWarm: 2, workers: 3, idle: 2_000 } : { headline: 10, other: 4, warm: 2, fixed: 15, fixedWarm: 5, workers: 6, idle: 10_000 };
 const skip = new Set(values.skip.split(',').filter(Boolean));
 const wanted = values.contenders?.split(',');
 // one core for the proxy, the other for the load: needs two cores and taskset (util-linux)
@@ -118,7 +118,7 @@ try {
       if (needFixed) {
         log(`fixed rate ${values.rate} req/s`);
         const order = running.filter((c) => fixedKinds.includes(c.spec.kind) || COMPARE.includes(c.spec));
-        fixedRate = await runFixedRate(order, { root, rate: Number(values.rate), durationS: T.fixed, rounds, path: '/', cores: PINNED.load, log });
+        fixedRate = await runFixedRate(order, { root, rate: Number(values.rate), durationS: T.fixed, warmS: T.fixedWarm, rounds, path: '/', cores: PINNED.load, log });
       }
       await checkMetrics(running.find((c) => c.spec.kind === 'prescale'));
     } finally {

@@ -39,14 +39,12 @@ export function requestHeaders(req: IncomingMessage, proto: string, trustedProxy
   return out;
 }
 
-/** The Content-Length header of an upstream response: 14 bytes, "C" or "c" first. */
-function isContentLengthName(name: Buffer): boolean {
-  return name.length === 14 && (name[0] === 0x43 || name[0] === 0x63) && name.toString('latin1').toLowerCase() === 'content-length';
-}
-
-/** The Connection header of an upstream response, recognised without decoding other names: 10 bytes, "C" or "c" first. */
-function isConnectionName(name: Buffer): boolean {
-  return name.length === 10 && (name[0] === 0x43 || name[0] === 0x63) && name.toString('latin1').toLowerCase() === 'connection';
+/**
+ * True when an upstream header name (raw bytes) is `lower` in any case, decoding only names of
+ * the same length and first letter, e.g. "connection" or "content-length".
+ */
+function isNamedBuffer(name: Buffer, lower: string): boolean {
+  return name.length === lower.length && ((name[0] as number) | 0x20) === lower.charCodeAt(0) && name.toString('latin1').toLowerCase() === lower;
 }
 
 /**
@@ -60,10 +58,10 @@ export function responseHeaders(rawHeaders: Buffer[], framing: { expectedBytes: 
   let listed: string[] | null = null;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as Buffer;
-    if (isConnectionName(name)) {
+    if (isNamedBuffer(name, 'connection')) {
       const tokens = connectionTokens((rawHeaders[i + 1] as Buffer).toString('latin1'));
       if (tokens !== null) listed = listed === null ? tokens : listed.concat(tokens);
-    } else if (isContentLengthName(name)) {
+    } else if (isNamedBuffer(name, 'content-length')) {
       const n = Number((rawHeaders[i + 1] as Buffer).toString('latin1'));
       framing.expectedBytes = Number.isSafeInteger(n) && n > 0 ? n : -1;
     }

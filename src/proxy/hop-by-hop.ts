@@ -4,11 +4,10 @@
  * Keep-Alive, TE, Transfer-Encoding and Upgrade before forwarding (RFC 9112 frames the message
  * anew on each hop). Expect is consumed here too: node:http answers `100-continue` itself.
  */
-const HOP_BY_HOP = new Set(['connection', 'proxy-connection', 'keep-alive', 'te', 'transfer-encoding', 'upgrade', 'expect']);
 
-/** True for a lower-case header name that never crosses a hop. */
-export function isHopByHop(lowerName: string): boolean {
-  return HOP_BY_HOP.has(lowerName);
+/** True for a header name (any case) that never crosses a hop: the fields `headerRole` drops from a response. O(1). */
+export function isHopByHop(name: string): boolean {
+  return headerRole(name, false) === DROP;
 }
 
 /** What the forwarding path does with one header field (`headerRole`). */
@@ -35,7 +34,8 @@ export function isNamed(name: string, lower: string): boolean {
 }
 
 /**
- * The role of header field `name`, in any case: DROP for the hop-by-hop fields above and, when
+ * The role of header field `name`, in any case: DROP for the hop-by-hop fields (Connection,
+ * Proxy-Connection, Keep-Alive, TE, Transfer-Encoding, Upgrade, Expect) and, when
  * `request` is true, for X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host (replaced by the
  * proxy's own); VIA for Via; KEEP otherwise. Fields named by Connection are not covered (see
  * `connectionTokens`). O(1) and allocation-free: only a name whose length matches one of those
@@ -74,4 +74,3 @@ export function connectionTokens(value: string | string[] | undefined): string[]
   const tokens = joined.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t.length > 0);
   return tokens.length > 0 ? tokens : null;
 }
-

@@ -118,6 +118,28 @@ describe('leader election over a real redis-server', () => {
     expect(a.failures).toBeGreaterThan(0);
   });
 
+  it('emits renew-deadline even when its deadline timer fires before the monotonic clock reaches the deadline', async () => {
+    // a clock at half speed makes every timer fire "early" by that clock, as libuv's cached loop time can
+    const key = `election-${++keySeq}`;
+    const relay = await startTcpRelay(redis.port);
+    relays.push(relay);
+    const slow = new LeaderElector({
+      store: new RedisLeaseStore({ url: relay.url, key, commandTimeoutMs: TIMINGS.retryPeriodMs }),
+      identity: 'slow-clock',
+      ...TIMINGS,
+      clock: () => performance.now() / 2,
+    });
+    electors.push(slow);
+    await slow.start();
+    expect(slow.isLeader()).toBe(true);
+    const reasons: StepDownReason[] = [];
+    slow.on('stopped-leading', (reason: StepDownReason) => reasons.push(reason));
+    relay.cut();
+    await until(() => reasons.length > 0, 4 * TIMINGS.renewDeadlineMs + SLACK_MS);
+    expect(reasons).toEqual(['renew-deadline']);
+    expect(slow.isLeader()).toBe(false);
+  });
+
   it('a leader that loses Redis steps down by its renew deadline and stays a follower', async () => {
     const own = await startRedisServer();
     try {

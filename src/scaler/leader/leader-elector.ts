@@ -183,6 +183,7 @@ export class LeaderElector extends EventEmitter {
     } catch (err) {
       this.#failures += 1;
       logger?.warn({ err, failures: this.#failures, leading: this.isLeader() }, 'leader lease attempt failed');
+      if (this.#leading && !this.isLeader()) this.#stepDown('renew-deadline');
       return;
     }
     if (this.#stopped) return;
@@ -204,8 +205,12 @@ export class LeaderElector extends EventEmitter {
   #armDeadline(): void {
     if (this.#deadlineTimer) clearTimeout(this.#deadlineTimer);
     const dueMs = this.#renewedAtMs + this.#options.renewDeadlineMs - this.#clock();
+    // libuv counts a timer from its cached loop time, which can lag the monotonic clock, so the
+    // timer may fire a little before the deadline: then it is armed again for the remainder.
     this.#deadlineTimer = setTimeout(() => {
-      if (this.#leading && !this.isLeader()) this.#stepDown('renew-deadline');
+      if (!this.#leading) return;
+      if (this.isLeader()) this.#armDeadline();
+      else this.#stepDown('renew-deadline');
     }, Math.max(0, dueMs) + 1);
     this.#deadlineTimer.unref();
   }

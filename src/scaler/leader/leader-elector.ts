@@ -183,7 +183,6 @@ export class LeaderElector extends EventEmitter {
     } catch (err) {
       this.#failures += 1;
       logger?.warn({ err, failures: this.#failures, leading: this.isLeader() }, 'leader lease attempt failed');
-      if (this.#leading && !this.isLeader()) this.#stepDown('renew-deadline');
       return;
     }
     if (this.#stopped) return;
